@@ -1,0 +1,83 @@
+"""Hugging Face transformers backend: CLIP and SigLIP, from the hub or a local folder."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ..errors import ModelNotFoundError
+from ..settings import is_offline
+from .encoder import Encoder
+from .spec import ModelSpec
+
+
+def _features(out) -> torch.Tensor:
+    """transformers 5 returns an output object from get_*_features; 4.x returned a tensor."""
+    return out if isinstance(out, torch.Tensor) else out.pooler_output
+
+
+class HFEncoder(Encoder):
+    """A transformers `CLIPModel`/`SiglipModel` behind the `Encoder` interface."""
+
+    backend = "hf"
+
+    def __init__(self, spec: ModelSpec, device: torch.device, dtype: torch.dtype):
+        super().__init__(spec, device, dtype)
+        from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        local = Path(spec.name).exists()
+        offline = not local and is_offline()
+        try:
+            model = AutoModel.from_pretrained(spec.name, local_files_only=local or offline, dtype=torch.float32)
+            self.tokenizer = AutoTokenizer.from_pretrained(spec.name, local_files_only=local or offline)
+            self.image_processor = AutoImageProcessor.from_pretrained(spec.name, local_files_only=local or offline)
+        except OSError as exc:
+            from huggingface_hub.constants import HF_HUB_CACHE
+
+            where = spec.name if local else f"the Hugging Face cache ({HF_HUB_CACHE})"
+            how = ("run once with network access, or download the repository and pass its folder "
+                   "(--model /path/to/folder)") if not local else "check the folder holds config.json, weights and tokenizer files"
+            mode = "offline " if offline else ""
+            raise ModelNotFoundError(
+                f"model {str(spec)!r} could not be loaded {mode}from {where}: {str(exc).splitlines()[0]}. "
+                f"To fix: {how}. To try cliplens without downloads use --model toyclip."
+            ) from None
+        self.model = model.eval().to(device=device, dtype=dtype)
+        cfg = model.config
+        self.model_type = cfg.model_type
+        text_cfg = cfg.text_config
+        self.embed_dim = int(getattr(cfg, "projection_dim", None) or text_cfg.hidden_size)
+        self.context_length = int(text_cfg.max_position_embeddings)
+        vis = cfg.vision_config.image_size
+        self.image_size = (vis, vis) if isinstance(vis, int) else tuple(vis)
+        ip = self.image_processor
+        self.image_mean = tuple(getattr(ip, "image_mean", self.image_mean))
+        self.image_std = tuple(getattr(ip, "image_std", self.image_std))
+        self.logit_scale = float(model.logit_scale.exp().item())
+        # CLIP's text tower is causal and pooled at the end token; SigLIP's is not
+        self.trims_padding = self.model_type == "clip"
+        self.eot_id = self.tokenizer.eos_token_id if self.model_type == "clip" else None
+        if local:
+            self.weight_files = sorted(Path(spec.name).glob("*.safetensors")) or sorted(Path(spec.name).glob("*.bin"))
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        enc = self.tokenizer(list(texts), padding="max_length", truncation=True,
+                             max_length=self.context_length, return_tensors="pt")
+        return enc["input_ids"].long()
+
+    def encode_token_tensor(self, ids: torch.Tensor) -> torch.Tensor:
+        return _features(self.model.get_text_features(input_ids=ids))
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        return self.image_processor(images=list(images), return_tensors="pt")["pixel_values"].float()
+
+    def encode_pixel_tensor(self, pixels: torch.Tensor) -> torch.Tensor:
+        return _features(self.model.get_image_features(pixel_values=pixels))

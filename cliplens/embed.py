@@ -126,7 +126,7 @@ def embed_images(
             chunk = files[start : start + batch_size]
             raw = list(pool.map(_read, chunk))
             hashes = [content_hash(d) if d is not None else "" for d, _ in raw]
-            hit = cache.get([h for h in hashes if h]) if cache else {}
+            hit = cache.get([h for h in hashes if h]) if cache is not None else {}
             todo = [(i, p, raw[i][0]) for i, p in enumerate(chunk) if raw[i][0] is not None and hashes[i] not in hit]
 
             def decode(item):
@@ -143,7 +143,7 @@ def embed_images(
                 vecs = encoder.encode_images([im for _, im in good], batch_size=batch_size)
                 for (i, _), v in zip(good, vecs):
                     fresh[hashes[i]] = v
-                if cache:
+                if cache is not None:
                     cache.put(fresh)
             bad = {i: err for i, _, err in decoded if err is not None}
             for i, p in enumerate(chunk):

@@ -85,7 +85,7 @@ def build_siglip(dst: Path, seed: int = 0) -> Path:
     cfg = SiglipConfig(
         text_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                          vocab_size=49408, max_position_embeddings=64),
-        vision_config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+        vision_config=dict(hidden_size=32, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
                            image_size=IMAGE_SIZE, patch_size=8),
     )
     torch.manual_seed(seed)
@@ -136,5 +136,5 @@ def build_onnx(dst: Path, hf_dir: Path) -> Path:
                       dynamo=False, opset_version=17)
     _copy_tokenizer(dst)
     _preprocessor_config(dst)
-    (dst / "onnx_io.json").write_text(json.dumps({"logit_scale": float(model.logit_scale.exp())}))
+    (dst / "onnx_io.json").write_text(json.dumps({"logit_scale": float(model.logit_scale.exp().detach())}))
     return dst

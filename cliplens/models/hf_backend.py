@@ -51,7 +51,6 @@ class HFEncoder(Encoder):
         cfg = model.config
         self.model_type = cfg.model_type
         text_cfg = cfg.text_config
-        self.embed_dim = int(getattr(cfg, "projection_dim", None) or text_cfg.hidden_size)
         self.context_length = int(text_cfg.max_position_embeddings)
         vis = cfg.vision_config.image_size
         self.image_size = (vis, vis) if isinstance(vis, int) else tuple(vis)
@@ -62,6 +61,8 @@ class HFEncoder(Encoder):
         # CLIP's text tower is causal and pooled at the end token; SigLIP's is not
         self.trims_padding = self.model_type == "clip"
         self.eot_id = self.tokenizer.eos_token_id if self.model_type == "clip" else None
+        with torch.inference_mode():
+            self.embed_dim = int(self.encode_token_tensor(self.tokenize(["x"]).to(device)).shape[-1])
         if local:
             self.weight_files = sorted(Path(spec.name).glob("*.safetensors")) or sorted(Path(spec.name).glob("*.bin"))
 

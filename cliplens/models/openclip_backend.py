@@ -23,25 +23,34 @@ _CHECKPOINT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin
 _CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 
 
-def _hub_file(repo: str, filename: str, spec: str) -> str:
-    """Path of a hub file: from the local HF cache when offline, downloaded otherwise."""
+def _hub_file(repo: str, filenames: Sequence[str], spec: str) -> str:
+    """Path of the first of `filenames` in a hub repo: from the local HF cache, else downloaded.
+
+    Offline (or with the hub unreachable) only the cache is used, and a miss becomes one
+    `ModelNotFoundError` naming the spec, the repository, where we looked and what to do.
+    """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.constants import HF_HUB_CACHE
 
-    try:
-        return hf_hub_download(repo, filename, local_files_only=True)
-    except Exception:  # noqa: BLE001 - not cached
-        pass
+    for filename in filenames:
+        try:
+            return hf_hub_download(repo, filename, local_files_only=True)
+        except Exception:  # noqa: BLE001 - not cached
+            continue
     if is_offline():
         raise ModelNotFoundError(
-            f"model {spec!r} is not available offline: {repo}/{filename} is not in the Hugging Face cache "
-            f"({HF_HUB_CACHE}). Run once with network access to download it, or download the files and pass "
-            "the folder (--model /path/to/folder). To try cliplens without downloads use --model toyclip."
+            f"model {spec!r} is not available offline: the weights of {repo} ({' or '.join(filenames)}) are not "
+            f"in the Hugging Face cache ({HF_HUB_CACHE}). Run once with network access to download them, or "
+            "download the files and pass the folder (--model /path/to/folder). "
+            "To try cliplens without downloads use --model toyclip."
         )
-    try:
-        return hf_hub_download(repo, filename)
-    except Exception as exc:  # noqa: BLE001
-        raise ModelNotFoundError(f"could not download {repo}/{filename} for model {spec!r}: {exc}") from None
+    errors = []
+    for filename in filenames:
+        try:
+            return hf_hub_download(repo, filename)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(f"{filename}: {str(exc).splitlines()[0]}")
+    raise ModelNotFoundError(f"could not download the weights of {repo} for model {spec!r}: {'; '.join(errors)}")
 
 
 def _register_config(cfg: dict) -> str:
@@ -98,14 +107,8 @@ class OpenClipEncoder(Encoder):
         pretrained: str | None = None
         if spec.name.startswith("hf-hub:"):
             repo = spec.name.removeprefix("hf-hub:")
-            cfg_path = Path(_hub_file(repo, "open_clip_config.json", str(spec)))
-            for fname in _CHECKPOINT_NAMES:
-                try:
-                    _hub_file(repo, fname, str(spec))
-                    break
-                except ModelNotFoundError:
-                    if fname == _CHECKPOINT_NAMES[-1]:
-                        raise
+            cfg_path = Path(_hub_file(repo, ["open_clip_config.json"], str(spec)))
+            _hub_file(repo, list(_CHECKPOINT_NAMES), str(spec))
             name, _, ckpt, kwargs = _local_folder(cfg_path.parent)
             pretrained = str(ckpt)
         elif Path(spec.name).exists():
@@ -158,12 +161,7 @@ class OpenClipEncoder(Encoder):
         hub = (pcfg.get("hf_hub") or "").rstrip("/")
         if hub:
             filename = pcfg.get("hf_hub_filename")
-            for fname in ([filename] if filename else []) + list(_CHECKPOINT_NAMES):
-                try:
-                    return _hub_file(hub, fname, spec)
-                except ModelNotFoundError as exc:
-                    last = exc
-            raise last
+            return _hub_file(hub, ([filename] if filename else []) + list(_CHECKPOINT_NAMES), spec)
         url = pcfg.get("url") or ""
         local = Path("~/.cache/clip").expanduser() / Path(url).name
         if local.is_file():

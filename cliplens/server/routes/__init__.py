@@ -1,0 +1,1 @@
+"""Endpoint modules, one per capability; each exposes `router` (an APIRouter) and registers on import."""

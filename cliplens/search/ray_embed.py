@@ -1,0 +1,108 @@
+"""Embed huge folders on Ray Data: a pool of model actors (one per GPU/CPU slot, any node).
+
+The driver still commits to the index batch by batch as results stream back, so a killed
+run keeps what was committed, exactly as with in-process embedding. Workers use the same
+`cliplens.embed.embed_images` (and its cache), and check they loaded the index's model.
+
+    >>> emb = ray_embedder("toyclip", fingerprint="89059e6c40235685", workers=2)   # doctest: +SKIP
+    >>> idx.add(["photos/"], embedder=emb)                                           # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..errors import CliplensError, ImageLoadError
+from .index import EmbedBatch, Embedder
+
+
+class _RayEmbed:
+    """A Ray Data actor: loads the model once, then embeds batches of paths."""
+
+    def __init__(self, model: str, fingerprint: str, use_cache: bool, device: str):
+        from ..models import load_encoder
+
+        self.enc = load_encoder(model, device=device)
+        if self.enc.fingerprint != fingerprint:
+            raise CliplensError(f"a Ray worker resolved model {model!r} to fingerprint {self.enc.fingerprint}, "
+                                f"but the index expects {fingerprint}; install the same weights on every node")
+        self.use_cache = use_cache
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from ..embed import embed_images
+        from .index import _image_size
+
+        paths = [str(p) for p in batch["path"]]
+        res = embed_images(self.enc, paths, batch_size=max(1, len(paths)), use_cache=self.use_cache,
+                           progress=False, workers=2)
+        good = {p: (h, v) for p, h, v in zip(res.paths, res.hashes, res.vectors)}
+        bad = {e.source: e.reason for e in res.errors}
+        dim = int(self.enc.embed_dim)
+        out_hash, out_w, out_h, out_err = [], [], [], []
+        vecs = np.zeros((len(paths), dim), np.float32)
+        for i, p in enumerate(paths):
+            if p in good:
+                h, v = good[p]
+                vecs[i] = v
+                with open(p, "rb") as fh:
+                    w, hh = _image_size(fh.read())
+                out_hash.append(h)
+                out_w.append(w)
+                out_h.append(hh)
+                out_err.append("")
+            else:
+                out_hash.append("")
+                out_w.append(0)
+                out_h.append(0)
+                out_err.append(bad.get(p, "not embedded"))
+        return {"path": np.asarray(paths, dtype=object), "hash": np.asarray(out_hash, dtype=object),
+                "width": np.asarray(out_w, np.int64), "height": np.asarray(out_h, np.int64),
+                "vector": vecs, "error": np.asarray(out_err, dtype=object)}
+
+
+def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: int = 2, address: str | None = None,
+                 use_cache: bool = True, device: str = "auto", num_gpus: float = 0.0) -> Embedder:
+    """An `Embedder` for `Index.add` that runs the model on a Ray cluster (local if `address` is None).
+
+    `workers` model actors each take one CPU (and `num_gpus` GPUs); `address` is a Ray
+    address such as ``ray://head:10001`` or ``auto``.
+    """
+
+    def run(paths: list[str]) -> Iterator[EmbedBatch]:
+        if not paths:
+            return
+        try:
+            import ray
+            import ray.data
+        except ImportError as exc:  # pragma: no cover
+            raise CliplensError("Ray embedding needs ray[data]: pip install 'cliplens[scale]'") from exc
+        started = False
+        if not ray.is_initialized():
+            env = {k: v for k, v in os.environ.items() if k.startswith(("CLIPLENS_", "HF_", "OMP_NUM_THREADS"))}
+            kwargs = {"address": address} if address else {"num_cpus": max(1, workers)}
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                     runtime_env={"env_vars": env}, **kwargs)
+            started = True
+        try:
+            ctx = ray.data.DataContext.get_current()
+            ctx.enable_progress_bars = False
+            ds = ray.data.from_items([{"path": p} for p in paths],
+                                     override_num_blocks=max(1, min(len(paths) // max(1, batch_size), 512)))
+            resources: dict = {"num_cpus": 1, **({"num_gpus": num_gpus} if num_gpus else {})}
+            ds = ds.map_batches(_RayEmbed, fn_constructor_kwargs={"model": model, "fingerprint": fingerprint,
+                                                                  "use_cache": use_cache, "device": device},
+                                batch_size=batch_size, concurrency=max(1, workers), batch_format="numpy",
+                                **resources)
+            for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
+                errs = [ImageLoadError(str(p), str(e)) for p, e in zip(b["path"], b["error"]) if e]
+                ok = [i for i, e in enumerate(b["error"]) if not e]
+                vecs = np.asarray(b["vector"], np.float32)[ok] if ok else np.empty((0, b["vector"].shape[-1]), np.float32)
+                yield ([str(b["path"][i]) for i in ok], [str(b["hash"][i]) for i in ok],
+                       [(int(b["width"][i]), int(b["height"][i])) for i in ok], vecs, errs)
+        finally:
+            if started:
+                ray.shutdown()
+
+    return run

@@ -121,7 +121,7 @@ class GuardMiddleware:
                                              "(or open /?token=... once in a browser)", "type": "Unauthorized"},
                                  [(b"www-authenticate", b"Bearer")])
                 return
-            if _cookie(headers, TOKEN_COOKIE) is None:
+            if scope.get("path") == "/" and _cookie(headers, TOKEN_COOKIE) is None:  # the page: let the browser keep it
                 set_cookie = [(b"set-cookie", f"{TOKEN_COOKIE}={self.config.token}; HttpOnly; SameSite=Strict; Path=/".encode())]
 
         limit = self.config.limits.max_request_bytes

@@ -115,7 +115,7 @@ const runCompose = debounce(async () => {
     const cnt = $("#compose-count");
     cnt.textContent = `input: ${c.tokens} / ${c.budget} CLIP tokens` + (c.fits ? "" : ` — past the limit: “${c.overflow_text}”`);
     cnt.classList.toggle("over", !c.fits);
-    if (!state.caps.compose) { outBox.replaceChildren(el("div", { class: "hint" }, "(prompt composition is not available on this server: showing token counts only)")); return; }
+    if (state.caps.compose !== true) { outBox.replaceChildren(el("div", { class: "hint" }, "(prompt composition is not available on this server: showing token counts only)")); return; }
     const r = await postJSON("/api/compose", { text, target: $("#compose-target").value, model: model() });
     outBox.replaceChildren();
     for (const o of r.outputs) {
@@ -185,7 +185,7 @@ $("#judge-run").addEventListener("click", async () => {
   form.append("prompt", prompt);
   if (model()) form.append("model", model());
   try {
-    if (state.caps.judge) {
+    if (state.caps.judge === true) {
       const r = await postForm("/api/feedback", form);
       $("#judge-score").textContent = `cosine ${fmt(r.cosine)} · CLIPScore ${fmt(r.clipscore, 2)}`;
       bars(r.phrases.map((p) => ({ label: `${p.phrase}${p.present === false ? " (absent)" : ""}`, value: p.value, shown: fmt(p.value) })));
@@ -210,7 +210,7 @@ $("#judge-classify").addEventListener("click", async () => {
   form.append("labels", JSON.stringify(labels));
   if (model()) form.append("model", model());
   try {
-    if (state.caps.classify) {
+    if (state.caps.classify === true) {
       const r = await postForm("/api/classify", form);
       const res = r.results[0];
       $("#judge-score").textContent = `top: ${res.top[0].label}`;

@@ -1,0 +1,134 @@
+"""The greedy phrase chain behind `best`, `negative` and `style` modes, made fast.
+
+Each step appends to the current prompt the phrase that raises (or, for negative prompts,
+lowers) its similarity to the image most. Per step:
+
+1. candidates that would overflow the 75-token window are dropped (exact token counts);
+2. if many remain, a cheap estimate keeps a shortlist: the prompt's vector plus the phrase's
+   vector (both already known) approximate the joined prompt's vector;
+3. the shortlist is scored exactly with the prefix KV cache (`PrefixScorer`): the prompt is
+   encoded once and only each phrase's own tokens run through the text tower;
+4. the few best are re-scored by encoding the full joined strings (guards against the rare
+   case where tokens merge across the ", " join), and the winner is taken.
+
+It stops like clip-interrogator's chain: after `min_count` steps, as soon as no phrase improves
+the prompt, at `max_count` phrases, or when nothing more fits the window. The best prompt seen
+along the way is returned.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .prefix import PrefixScorer
+from .scoring import Features, MultiTable, Scorer
+
+
+@dataclass
+class ChainResult:
+    prompt: str
+    similarity: float
+    parts: list[str]
+    steps: int
+    scored: int = 0  # continuations scored exactly (for benchmarks)
+    trace: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Chainer:
+    """Runs greedy chains for one `Scorer`; keeps one `PrefixScorer` per encoder."""
+
+    def __init__(self, scorer: Scorer, shortlist: int = 256, rescore: int = 4):
+        self.scorer = scorer
+        self.shortlist = shortlist
+        self.rescore = rescore
+        self.prefix = [PrefixScorer(enc) for enc in scorer.encoders]
+        self._ids: list[dict[str, list[int]]] = [{} for _ in scorer.encoders]
+
+    def _token_ids(self, e: int, phrase: str) -> list[int]:
+        cache = self._ids[e]
+        ids = cache.get(phrase)
+        if ids is None:
+            ids = cache[phrase] = self.scorer.encoders[e].token_ids(phrase)
+        return ids
+
+    def run(self, feats: Features, row: int, pool: MultiTable, pool_idx: np.ndarray, start: list[str] | None = None,
+            *, min_count: int = 8, max_count: int = 32, reverse: bool = False) -> ChainResult:
+        """Chain phrases `pool.phrases[pool_idx]` onto `start` (a list of parts, may be empty) for image `row`."""
+        sc = self.scorer
+        sign = -1.0 if reverse else 1.0
+        img = [f[row] for f in feats]
+        remaining = [int(i) for i in pool_idx]
+        phrase_scores = pool.scores([f[row : row + 1] for f in feats])[0].cpu().numpy()
+        parts = list(start or [])
+        if not parts:
+            if not remaining:
+                return ChainResult("", 0.0, [], 0)
+            first = max(remaining, key=lambda i: sign * phrase_scores[i])
+            parts = [pool.phrases[first]]
+            remaining.remove(first)
+        text = ", ".join(parts)
+        tf = sc.text_features([text])
+        curr_s = sign * float(sc.similarity_of(feats, row, tf)[0])
+        curr_vec = [t[0] for t in tf]
+        best = (text, curr_s, list(parts))
+        trace = [(text, sign * curr_s)]
+        n_enc = len(sc.encoders)
+        max_tok = [enc.max_text_tokens for enc in sc.encoders]
+        comma = [self._token_ids(e, ",") for e in range(n_enc)]
+        scored = 0
+        steps = 0
+        emb = [t.embeddings for t in pool.tables]
+        for step in range(max_count):
+            prompt_ids = [sc.encoders[e].token_ids(text) for e in range(n_enc)]
+            room = [max_tok[e] - len(prompt_ids[e]) - len(comma[e]) for e in range(n_enc)]
+            fits = [i for i in remaining
+                    if all(len(self._token_ids(e, pool.phrases[i])) <= room[e] for e in range(n_enc))]
+            if not fits:
+                break
+            steps += 1
+            cand = np.asarray(fits)
+            if len(cand) > self.shortlist:
+                cand = cand[self._estimate_top(img, curr_vec, emb, cand, len(parts), sign)]
+            conts_phr = [pool.phrases[i] for i in cand]
+            per = []
+            for e in range(n_enc):
+                feats_e = self.prefix[e].encode_continuations(
+                    prompt_ids[e] + comma[e], [self._token_ids(e, p) for p in conts_phr],
+                    texts=[f"{text}, {p}" for p in conts_phr])
+                per.append(feats_e.float() @ img[e].float().to(feats_e.device))
+            approx = sign * sc.combine(per).cpu().numpy()
+            scored += len(cand)
+            top = np.argsort(-approx, kind="stable")[: self.rescore]
+            texts = [f"{text}, {conts_phr[j]}" for j in top]
+            tfs = sc.text_features(texts)
+            exact = sign * sc.similarity_of(feats, row, tfs)
+            j = int(np.argmax(exact))
+            new_text, new_s, pick = texts[j], float(exact[j]), int(cand[top[j]])
+            if new_s > best[1]:
+                best = (new_text, new_s, parts + [pool.phrases[pick]])
+            if new_s > curr_s or step < min_count:
+                parts = parts + [pool.phrases[pick]]
+                text, curr_s = new_text, new_s
+                curr_vec = [t[j] for t in tfs]
+                remaining.remove(pick)
+                trace.append((text, sign * curr_s))
+            else:
+                break
+        return ChainResult(best[0], sign * best[1], best[2], steps, scored, trace)
+
+    def _estimate_top(self, img, curr_vec, emb, cand: np.ndarray, n_parts: int, sign: float) -> np.ndarray:
+        """Positions in `cand` of the best estimated continuations (prompt vector + lam * phrase vector)."""
+        lam = 1.0 / max(1, n_parts)
+        est = None
+        for w, i_e, a_e, E in zip(self.scorer.weights, img, curr_vec, emb):
+            idx = torch.as_tensor(cand, device=E.device)
+            B = E.index_select(0, idx).float()
+            ia = float(i_e.float() @ a_e.float())
+            ib = B @ i_e.float().to(B.device)
+            ab = B @ a_e.float().to(B.device)
+            s = (ia + lam * ib) / torch.sqrt(1 + lam * lam + 2 * lam * ab).clamp_min(1e-6)
+            est = w * s.cpu() if est is None else est + w * s.cpu()
+        k = min(self.shortlist, len(cand))
+        return torch.topk(sign * est, k).indices.numpy()

@@ -1,0 +1,293 @@
+"""Slotted prompt -> natural sentences for T5 (the language expert of Flux and SD3).
+
+Deterministic templates that read like a person wrote them: the subject first with a correct
+article, appearance and outfit joined with commas and "and", actions as a second sentence with
+a pronoun when the subject is a person, setting/lighting/camera/mood sentences, and the style as
+a closing sentence. Chinese/Japanese/Korean text keeps its own punctuation and gets no articles.
+
+    >>> from cliplens.compose.slots import structure
+    >>> realise(structure({"subject": "young woman", "outfit": "red coat", "action": "walking a dog",
+    ...                    "style": "film photo"}))
+    'A young woman is wearing red coat. She is walking a dog. This is a film photo.'
+"""
+from __future__ import annotations
+
+import re
+
+from .slots import PREPOSITIONS, Item, Structured
+from .text import article_for, capitalise, cjk_ratio, has_cjk, join_list, tidy_sentence
+
+_DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "my", "his", "her", "their", "our", "your",
+                "its", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "some", "many",
+                "several", "few", "every", "each", "no", "any", "another", "both", "all", "most", "much", "lots",
+                "plenty", "dozens", "hundreds", "thousands", "numerous", "multiple", "various", "countless"}
+_FEMALE = {"woman", "women", "girl", "girls", "lady", "ladies", "female", "mother", "mom", "queen", "princess",
+           "actress", "bride", "sister", "daughter", "grandmother", "wife", "witch", "goddess", "heroine",
+           "waitress", "mermaid", "nun", "she", "ballerina", "empress", "maid", "schoolgirl", "housewife"}
+_MALE = {"man", "men", "boy", "boys", "gentleman", "male", "father", "dad", "king", "prince", "actor", "groom",
+         "brother", "son", "grandfather", "husband", "wizard", "god", "monk", "he", "emperor", "businessman",
+         "schoolboy", "cowboy", "sailor", "butler", "priest"}
+_PERSON = {"person", "people", "child", "children", "kid", "kids", "teenager", "teen", "student", "doctor",
+           "soldier", "astronaut", "chef", "warrior", "knight", "samurai", "ninja", "artist", "musician", "dancer",
+           "worker", "farmer", "baby", "couple", "family", "crowd", "friends", "player", "athlete", "scientist",
+           "teacher", "nurse", "pilot", "detective", "officer", "human", "humans", "rider", "traveler", "traveller",
+           "hiker", "guitarist", "singer", "elf", "vampire", "adult", "customer", "tourist", "climber", "runner",
+           "surfer", "skater", "photographer", "painter", "writer", "programmer", "engineer", "police", "cyclist"}
+_PLURAL_WORDS = {"people", "children", "kids", "men", "women", "friends", "couple", "crowd", "family", "humans",
+                 "police", "twins"}
+_ING_NOUNS = {"ring", "king", "thing", "string", "wing", "spring", "morning", "evening", "ceiling", "building",
+              "painting", "clothing", "lighting", "wedding", "sibling", "ending", "pudding", "ping", "sing",
+              "something", "nothing", "anything", "everything", "sling", "swing", "bling", "earring", "stocking",
+              "feeling", "setting", "sibling", "viking", "duckling", "dumpling", "darling", "railing", "icing"}
+_MEDIUM_NOUNS = {"photo", "photograph", "painting", "illustration", "drawing", "render", "rendering", "sketch",
+                 "image", "picture", "portrait", "poster", "artwork", "print", "still", "snapshot", "shot",
+                 "watercolor", "watercolour", "engraving", "etching", "lithograph", "woodcut", "mural", "comic",
+                 "cartoon", "photography", "selfie", "scene", "frame", "screenshot", "diagram", "icon", "logo",
+                 "sculpture", "collage", "mosaic", "anime", "manga", "fresco", "pastel", "doodle", "concept art",
+                 "vector", "3d render"}
+_MASS_MEDIUMS = {"photography", "anime", "manga", "concept art"}
+_ADVERB_PLACES = {"outdoors", "indoors", "underwater", "outside", "inside", "downtown", "upstairs", "abroad",
+                  "at night", "at dusk", "at dawn", "at sunset", "at sunrise", "at noon", "midair", "in space"}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _head_noun(text: str) -> str:
+    """Last word before the first preposition/participle: 'woman in her 20's' -> 'woman'."""
+    words = [w.lower().strip(",.") for w in text.split()]
+    head = words[0] if words else ""
+    for i, w in enumerate(words):
+        if i and (w in PREPOSITIONS or w in ("with", "wearing", "holding", "who", "that", "which", "and", "of")
+                  or (w.endswith("ing") and len(w) > 4 and w not in _ING_NOUNS)):
+            break
+        head = w
+    return head.strip("'")
+
+
+def _is_plural(item: Item) -> bool:
+    if item.plural:
+        return True
+    first = item.text.split()[0].lower() if item.text.split() else ""
+    if first in {"two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "several", "many", "some",
+                 "these", "those", "both", "multiple", "various", "numerous", "countless"} or first.isdigit():
+        return True
+    head = _head_noun(item.text)
+    if head in _PLURAL_WORDS:
+        return True
+    return len(head) > 3 and head.endswith("s") and not head.endswith(("ss", "us", "is", "ics", "'s"))
+
+
+def with_article(text: str, plural: bool = False) -> str:
+    """Prefix 'a'/'an' to a singular English noun phrase that has no determiner, number or name.
+
+    >>> with_article("apple on a table"), with_article("two cats"), with_article("Alice")
+    ('an apple on a table', 'two cats', 'Alice')
+    """
+    words = text.split()
+    if not words or plural or has_cjk(words[0]):
+        return text
+    first = words[0].lower()
+    if first in _DETERMINERS or first[0].isdigit() or words[0][0].isupper() and len(words) == 1:
+        return text
+    if all(w[0].isupper() for w in words if w[0].isalpha()) and words[0][0].isupper():
+        return text  # a proper name: "Mona Lisa"
+    return f"{article_for(text)} {text}"
+
+
+def _person(subject_text: str) -> str | None:
+    """'she' / 'he' / 'they' when the subject names a person, else None."""
+    ws = set(_words(subject_text))
+    fem, mal, per = ws & _FEMALE, ws & _MALE, ws & _PERSON
+    if ws & _PLURAL_WORDS:
+        return "they"
+    if fem and not mal:
+        return "she"
+    if mal and not fem:
+        return "he"
+    if fem or mal or per:
+        return "they"
+    return None
+
+
+def _strip_lead(text: str, leads: tuple[str, ...]) -> str:
+    low = text.lower()
+    for lead in leads:
+        if low.startswith(lead + " "):
+            return text[len(lead) + 1:]
+    return text
+
+
+def _action_parts(actions: list[str], be: str) -> list[str]:
+    """Group actions into predicate parts: '-ing' phrases after is/are, finite verbs as they are."""
+    ing, finite, other = [], [], []
+    for a in actions:
+        a = _strip_lead(a, ("is", "are", "while", "and", "currently"))
+        first = a.split()[0].lower() if a.split() else ""
+        if first.endswith("ing") and len(first) > 4 and first not in _ING_NOUNS:
+            ing.append(a)
+        elif be == "is" and re.fullmatch(r"[a-z]+[^s]s", first) and len(a.split()) > 1 and first not in _ING_NOUNS:
+            finite.append(a)
+        else:
+            other.append(a)
+    parts = []
+    if ing:
+        parts.append(f"{be} {join_list(ing)}")
+    parts.extend(finite)
+    if other:
+        parts.append(f"{be} shown with {join_list(other)}")
+    return parts
+
+
+def _style_sentence(style: list[str], quality: list[str]) -> list[str]:
+    out = []
+    if style:
+        medium = next((s for s in style if _head_noun(s) in _MEDIUM_NOUNS or s.lower() in _MEDIUM_NOUNS), None)
+        rest = [s for s in style if s is not medium]
+        if medium:
+            mass = medium.lower() in _MASS_MEDIUMS or _head_noun(medium) in _MASS_MEDIUMS
+            core = medium if mass else with_article(medium)
+            tail = f", in {join_list(rest)} style" if rest else ""
+            out.append(f"This is {core}{tail}.")
+        else:
+            out.append(f"The style is {join_list(rest)}.")
+    if quality:
+        out.append(f"The image quality is {join_list(quality)}.")
+    return out
+
+
+def _cjk_realise(s: Structured) -> str:
+    """CJK text: phrases joined with '，', one sentence per part of the picture, ending in '。'."""
+    order = [("subject", "objects", "appearance", "outfit"), ("action",), ("setting", "background"),
+             ("colors", "lighting", "camera", "mood", "details"), ("style", "quality")]
+    sentences = []
+    for group in order:
+        phrases = [i.text for i in s.items if i.slot in group]
+        if phrases:
+            sentences.append("，".join(phrases) + "。")
+    return "".join(sentences)
+
+
+def _noun_phrases(items: list[Item]) -> list[str]:
+    """One noun phrase per group of items (a list entry or an object); extra pieces join with commas."""
+    groups: dict[int, list[Item]] = {}
+    for it in items:
+        groups.setdefault(it.group, []).append(it)
+    nps = []
+    for members in groups.values():
+        head = members[0]
+        np_ = with_article(head.text, _is_plural(head))
+        extra = [m.text for m in members[1:]]
+        nps.append(", ".join([np_, *extra]))
+    return nps
+
+
+def realise(s: Structured) -> str:
+    """Write the T5 text for a slotted prompt (deterministic; see the module docstring)."""
+    if not [i for i in s.items if i.slot != "negative"]:
+        return ""
+    if cjk_ratio(" ".join(i.text for i in s.items if i.slot != "negative")) > 0.3:
+        return _cjk_realise(s)
+    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    ages = [i.text for i in s.slot("appearance") if i.key == "age"]
+    appearance = [_strip_lead(i.text, ("with", "has", "have")) for i in s.slot("appearance") if i.key != "age"]
+    outfit = [_strip_lead(_strip_lead(i.text, ("wearing", "wears", "dressed in")), ("in",)) for i in s.slot("outfit")]
+    subj_items, obj_items = s.slot("subject"), s.slot("objects")
+    sentences: list[str] = []
+
+    if not subj_items and obj_items:
+        subj_items, obj_items = obj_items, []
+    actions = get("action")
+    if subj_items:
+        nps = _noun_phrases(subj_items)
+        if ages:
+            nps[0] = f"{nps[0]}, {join_list(ages)}"
+        subject = join_list(nps)
+        subj_text = " ".join(i.text for i in subj_items)
+        plural = len(nps) > 1 or _is_plural(subj_items[0])
+        be = "are" if plural else "is"
+        who = _person(subj_text)
+        if appearance and outfit:
+            sentences.append(f"{subject}, with {join_list(appearance)}, {be} wearing {join_list(outfit)}.")
+        elif outfit:
+            sentences.append(f"{subject} {be} wearing {join_list(outfit)}.")
+        elif appearance:
+            sentences.append(f"{subject} {be} shown with {join_list(appearance)}.")
+        elif actions:
+            sentences.append(f"{subject} {join_list(_action_parts(actions, be))}.")
+            actions = []
+        else:
+            sentences.append(f"There {'are' if _is_plural(subj_items[0]) else 'is'} {subject}.")
+        if actions:
+            if who:
+                pron = who
+            elif len(nps) == 1 and not has_cjk(subj_text):
+                pron = f"the {_head_noun(subj_items[0].text)}"
+            else:
+                pron = "they" if plural else "it"
+            if who == "they":
+                be = "are"
+            sentences.append(f"{capitalise(pron)} {join_list(_action_parts(actions, be))}.")
+    elif appearance or outfit or actions:
+        bits = [f"with {join_list(appearance)}" if appearance else "",
+                f"wearing {join_list(outfit)}" if outfit else ""]
+        lead = "The picture shows someone " + " and ".join(b for b in bits if b) if any(bits) else ""
+        if actions:
+            parts = _action_parts(actions, "is")
+            lead = (lead + " who " if lead else "Someone ") + join_list(parts)
+        sentences.append(lead.strip() + ".")
+    if obj_items:
+        sentences.append(f"The scene also includes {join_list(_noun_phrases(obj_items))}.")
+
+    setting = get("setting")
+    if setting:
+        places = []
+        for p in setting:
+            low = p.lower()
+            if low.split()[0] in PREPOSITIONS or low in _ADVERB_PLACES or has_cjk(p):
+                places.append(p)
+            else:
+                places.append(f"in {with_article(p, _is_plural(Item(p, 'setting')))}")
+        sentences.append(f"The scene is set {join_list(places)}.")
+    background = get("background")
+    if background:
+        named = [b for b in background if b.lower().endswith("background")]
+        other = [b for b in background if b not in named]
+        if named:
+            sentences.append(f"It is set against {with_article(join_list(named))}.")
+        if other:
+            sentences.append(f"The background shows {join_list(other)}.")
+    colors = get("colors")
+    if colors:
+        sentences.append(f"The color palette is {join_list(colors)}.")
+    lighting = get("lighting")
+    if lighting:
+        if any(re.search(r"\b(light|lighting|lit|glow|shadows?|sun|sunlight|lamp|lights)\b", x.lower())
+               for x in lighting):
+            sentences.append(f"The scene has {join_list(lighting)}.")
+        else:
+            sentences.append(f"The lighting is {join_list(lighting)}.")
+    camera = get("camera")
+    if camera:
+        sentences.append(f"The camera view is {join_list(camera)}.")
+    mood = get("mood")
+    if mood:
+        sentences.append(f"The mood is {join_list(mood)}.")
+    details = get("details")
+    if details:
+        sentences.append(f"The image also features {join_list(details)}.")
+    sentences.extend(_style_sentence(get("style"), get("quality")))
+    return tidy_sentence(" ".join(capitalise(x) for x in sentences))
+
+
+def realise_plain(text: str) -> str:
+    """Plain-text prompts: keep the user's sentences, just capitalised and ending with a period."""
+    if has_cjk(text) and cjk_ratio(text) > 0.3:
+        return text if text.endswith(("。", "！", "？")) else text + "。"
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text) if p.strip()]
+    out = []
+    for p in parts:
+        p = capitalise(p)
+        out.append(p if p.endswith((".", "!", "?")) else p + ".")
+    return tidy_sentence(" ".join(out))

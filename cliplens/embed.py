@@ -17,15 +17,16 @@ import json
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .errors import ImageLoadError, InvalidInputError
-from .images import find_images, load_image
+from .images import find_images
 from .models.encoder import Encoder
 from .progress import progress_bar
 from .settings import cache_dir
@@ -93,77 +94,93 @@ class EmbeddingResult:
     computed: int = 0
 
 
-def _read(path: Path) -> tuple[bytes | None, ImageLoadError | None]:
-    try:
-        return path.read_bytes(), None
-    except OSError as exc:
-        return None, ImageLoadError(str(path), f"cannot read file ({exc.strerror or exc})")
+def default_batch_size(encoder: Encoder) -> int:
+    """256 images per forward pass on a GPU (keeps it saturated), 64 elsewhere."""
+    return 256 if encoder.device.type == "cuda" else 64
 
 
 def embed_images(
     encoder: Encoder,
     paths: Iterable[str | os.PathLike],
-    batch_size: int = 64,
+    batch_size: int | None = None,
     use_cache: bool = True,
     progress: bool = True,
-    workers: int = 4,
+    workers: int | None = None,
     cache_root: Path | None = None,
+    fast: bool = True,
+    decode: str = "auto",
+    compile: bool = False,
+    prefetch: int = 3,
 ) -> EmbeddingResult:
     """Embed image files and folders (recursively) with caching; bad files are reported, not fatal.
 
-    Files are read and decoded in a thread pool while the model works on the previous batch.
+    The fast path (default) reads, hashes and decodes files in `workers` threads (nvjpeg on
+    CUDA for plain JPEGs when `decode` allows), resizes/normalises on the model's device, and
+    keeps one batch in flight while the next `prefetch` are prepared; `compile=True` adds
+    torch.compile at a fixed batch shape. `fast=False` uses the backend's Pillow preprocessing
+    and `encoder.encode_images` (the plain path); both give the same vectors (cosine > 0.999).
+    The progress bar counts images/s.
+
+    >>> res = embed_images(load_encoder("toyclip"), ["photos/"], progress=False)  # doctest: +SKIP
+    >>> res.vectors.shape, res.computed, res.cached                                # doctest: +SKIP
+    ((240, 64), 240, 0)
     """
+    from .fastpath import ModelRunner, Preparer, prefetched
+
     files = find_images(paths)
+    batch_size = int(batch_size or default_batch_size(encoder))
+    if batch_size < 1:
+        raise InvalidInputError(f"batch size must be at least 1, got {batch_size}")
     cache = EmbeddingCache(encoder.fingerprint, cache_root) if use_cache else None
+    preparer = Preparer(encoder, cache, fast=fast, decode=decode, workers=workers)
+    runner = ModelRunner(encoder, compile=compile and preparer.fast, batch_size=batch_size)
     ok_paths: list[str] = []
     ok_hashes: list[str] = []
     vectors: list[np.ndarray] = []
     errors: list[ImageLoadError] = []
-    cached = computed = 0
-    with progress_bar(len(files), "images", enabled=progress, desc="embedding") as bar, \
-            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for start in range(0, len(files), batch_size):
-            chunk = files[start : start + batch_size]
-            raw = list(pool.map(_read, chunk))
-            hashes = [content_hash(d) if d is not None else "" for d, _ in raw]
-            hit = cache.get([h for h in hashes if h]) if cache is not None else {}
-            todo = [(i, p, raw[i][0]) for i, p in enumerate(chunk) if raw[i][0] is not None and hashes[i] not in hit]
+    counts = {"cached": 0, "computed": 0}
+    in_flight: deque = deque()
 
-            def decode(item):
-                i, p, data = item
-                try:
-                    return i, load_image(data), None
-                except ImageLoadError as exc:
-                    return i, None, ImageLoadError(str(p), exc.reason)
+    def finish(batch, pending) -> None:
+        fresh: dict[str, np.ndarray] = {}
+        if pending is not None:
+            vecs = pending.result() if hasattr(pending, "result") else pending
+            fresh = {batch.hashes[i]: v for i, v in zip(batch.todo, vecs)}
+            if cache is not None and fresh:
+                cache.put(fresh)
+        for i, p in enumerate(batch.files):
+            if i in batch.errors:
+                errors.append(batch.errors[i])
+                continue
+            vec = batch.hits.get(i)
+            if vec is None:
+                vec = fresh[batch.hashes[i]]
+                counts["computed"] += 1
+            else:
+                counts["cached"] += 1
+            ok_paths.append(str(p))
+            ok_hashes.append(batch.hashes[i])
+            vectors.append(vec)
+        bar.update(len(batch.files))
 
-            decoded = list(pool.map(decode, todo))
-            good = [(i, im) for i, im, err in decoded if im is not None]
-            fresh: dict[str, np.ndarray] = {}
-            if good:
-                vecs = encoder.encode_images([im for _, im in good], batch_size=batch_size)
-                for (i, _), v in zip(good, vecs):
-                    fresh[hashes[i]] = v
-                if cache is not None:
-                    cache.put(fresh)
-            bad = {i: err for i, _, err in decoded if err is not None}
-            for i, p in enumerate(chunk):
-                if raw[i][1] is not None:
-                    errors.append(raw[i][1])
-                elif i in bad:
-                    errors.append(bad[i])
-                else:
-                    vec = hit.get(hashes[i])
-                    if vec is None:
-                        vec = fresh[hashes[i]]
-                        computed += 1
-                    else:
-                        cached += 1
-                    ok_paths.append(str(p))
-                    ok_hashes.append(hashes[i])
-                    vectors.append(vec)
-            bar.update(len(chunk))
+    chunks = (files[i : i + batch_size] for i in range(0, len(files), batch_size))
+    try:
+        with progress_bar(len(files), "images", enabled=progress, desc="embedding") as bar, torch.inference_mode():
+            for batch in prefetched(preparer, chunks, depth=prefetch):
+                pending = None
+                if batch.todo and batch.images is not None:
+                    pending = encoder.encode_images(batch.images, batch_size=batch_size)
+                elif batch.todo:
+                    pending = runner.submit(batch.ready_pixels())
+                in_flight.append((batch, pending))
+                while len(in_flight) > 1:
+                    finish(*in_flight.popleft())
+            while in_flight:
+                finish(*in_flight.popleft())
+    finally:
+        preparer.close()
     mat = np.stack(vectors).astype(np.float32) if vectors else np.empty((0, encoder.embed_dim), np.float32)
-    return EmbeddingResult(ok_paths, mat, ok_hashes, errors, cached, computed)
+    return EmbeddingResult(ok_paths, mat, ok_hashes, errors, counts["cached"], counts["computed"])
 
 
 def save_embeddings(result: EmbeddingResult, out: str | os.PathLike, model: str = "") -> Path:

@@ -307,7 +307,8 @@ def generate(
             opt.step()
             param.project()
             steps_done = step + 1
-            losses.append(float(loss.detach()))
+            loss_val = float(loss.detach())
+            losses.append(loss_val)
             score = None
             if cfg.score_every and (steps_done % cfg.score_every == 0 or steps_done == cfg.steps):
                 score = clean_scores()[0]
@@ -315,7 +316,7 @@ def generate(
             bar.update(1)
             if score is not None:
                 bar.set_postfix(score=f"{score:.3f}")
-            if callback is not None and callback(StepInfo(steps_done, cfg.steps, float(loss), lr, score,
+            if callback is not None and callback(StepInfo(steps_done, cfg.steps, loss_val, lr, score,
                                                           time.perf_counter() - t0, param)):
                 break
     seconds = time.perf_counter() - t0

@@ -1,8 +1,9 @@
 """Weighted multi-prompt syntax: ``"a lighthouse:1 | fog:0.5 | blurry:-0.5"`` -> texts and weights.
 
 Prompts are separated by ``|``; each may end in ``:weight`` (a number, default 1). A negative
-weight pushes the image *away* from that text. Colons inside a prompt are kept ("ratio 16:9
-poster" stays whole) because only a trailing ``:number`` is read as a weight.
+weight pushes the image *away* from that text. Colons inside a prompt are kept ("poster, ratio
+16:9" stays whole): the last ``:number`` is the weight, except a lone ``digit:number`` (a ratio);
+write ``"level 3 :0.5"`` to weight a text that ends in a number.
 
     >>> parse_prompts("a lighthouse:1 | fog:0.5 | blurry:-0.5")
     [WeightedPrompt(text='a lighthouse', weight=1.0), WeightedPrompt(text='fog', weight=0.5), WeightedPrompt(text='blurry', weight=-0.5)]
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import InvalidInputError
 
-_WEIGHT = re.compile(r"^(?P<text>.*?):\s*(?P<w>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$", re.S)
+_WEIGHT = re.compile(r"^(?P<text>.*):\s*(?P<w>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$", re.S)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class WeightedPrompt:
 
 def _parse_one(part: str, source: str) -> WeightedPrompt:
     m = _WEIGHT.match(part)
+    if m and m.group("text")[-1:].isdigit() and ":" not in m.group("text"):
+        m = None  # "16:9" is a ratio, not text "16" with weight 9 ("16:9:0.5" is weighted)
     text, weight = (m.group("text"), float(m.group("w"))) if m else (part, 1.0)
     return _checked(text, weight, source)
 

@@ -1,0 +1,91 @@
+"""cliplens.guide building blocks: prompt syntax, sizes, parametrisations, cutouts, losses, PNG metadata."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from cliplens.errors import InvalidInputError
+from cliplens.guide import (CutoutConfig, format_prompts, make_cutouts, make_param, parse_prompts, parse_size,
+                            png_bytes, read_png_metadata, to_pil)
+from cliplens.guide.losses import prompt_score, range_loss, tv_loss
+
+
+def test_weighted_prompt_syntax():
+    ps = parse_prompts("a lighthouse:1 | fog:0.5 | blurry:-0.5")
+    assert [(p.text, p.weight) for p in ps] == [("a lighthouse", 1.0), ("fog", 0.5), ("blurry", -0.5)]
+    # colons inside text stay; only a trailing :number is a weight; default weight 1
+    ps = parse_prompts("poster, ratio 16:9 | a cat: 2e-1")
+    assert [(p.text, p.weight) for p in ps] == [("poster, ratio 16:9", 1.0), ("a cat", 0.2)]
+    assert format_prompts(parse_prompts(format_prompts(ps))) == format_prompts(ps)
+    assert [p.weight for p in parse_prompts(["a", ("b", -2)])] == [1.0, -2.0]
+    # zero weights are dropped
+    assert [p.text for p in parse_prompts("a | b:0")] == ["a"]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "a | ", "| b", "blurry:-1", "a:0", [], [("x", "heavy")], [3]])
+def test_bad_prompts_raise_clear_errors(bad):
+    with pytest.raises(InvalidInputError) as exc:
+        parse_prompts(bad)
+    assert any(w in str(exc.value) for w in ("prompt", "weight", "string"))
+
+
+def test_sizes():
+    assert parse_size(512) == (512, 512)
+    assert parse_size("768x512") == (512, 768)
+    assert parse_size("64×32") == (32, 64)
+    assert parse_size((40, 50)) == (40, 50)
+    for bad in ("0", "abc", "5x", "10x10x10", 5000, "4x4", -3):
+        with pytest.raises(InvalidInputError, match="size"):
+            parse_size(bad)
+
+
+@pytest.mark.parametrize("kind", ["fourier", "pixel", "multiscale"])
+def test_param_shapes_range_and_set_image(kind):
+    g = torch.Generator().manual_seed(0)
+    p = make_param(kind, (40, 56), g)
+    x = p().detach()
+    assert x.shape == (1, 3, 40, 56) and float(x.min()) >= 0 and float(x.max()) <= 1
+    target = torch.rand(1, 3, 40, 56, generator=g) * 0.9 + 0.05
+    p.set_image(target)
+    assert torch.allclose(p(), target, atol=2e-3), kind
+    # gradients reach the parameters
+    p().mean().backward()
+    assert all(q.grad is not None for q in p.parameters())
+
+
+def test_unknown_param():
+    with pytest.raises(InvalidInputError, match="parametrisation"):
+        make_param("vqgan", (8, 8))
+
+
+def test_cutouts_shapes_seeded_and_differentiable():
+    img = torch.rand(1, 3, 100, 80, requires_grad=True)
+    cfg = CutoutConfig(hflip=0.5, jitter=0.1)
+    a = make_cutouts(img, 6, (32, 32), cfg, torch.Generator().manual_seed(3))
+    b = make_cutouts(img, 6, (32, 32), cfg, torch.Generator().manual_seed(3))
+    c = make_cutouts(img, 6, (32, 32), cfg, torch.Generator().manual_seed(4))
+    assert a.shape == (6, 3, 32, 32) and torch.equal(a, b) and not torch.equal(a, c)
+    assert float(a.min()) >= 0 and float(a.max()) <= 1
+    a.sum().backward()
+    assert img.grad is not None and float(img.grad.abs().sum()) > 0
+
+
+def test_losses():
+    flat = torch.full((1, 3, 16, 16), 0.5)
+    noisy = flat + 0.2 * torch.randn(1, 3, 16, 16)
+    assert float(tv_loss(flat)) == 0.0 and float(tv_loss(noisy)) > 0.01
+    assert float(range_loss(flat)) == 0.0 and float(range_loss(flat + 1)) == pytest.approx(0.25)
+    feats = torch.nn.functional.normalize(torch.randn(4, 8), dim=-1)
+    tgt = torch.nn.functional.normalize(torch.randn(2, 8), dim=-1)
+    # a negative weight does not change the scale of the positive prompt's term
+    s_pos = prompt_score(feats, tgt[:1], torch.tensor([1.0]))
+    s_both = prompt_score(feats, tgt, torch.tensor([1.0, -0.5]))
+    assert float(s_both) == pytest.approx(float(s_pos) - 0.5 * float((feats @ tgt[1]).mean()), abs=1e-6)
+
+
+def test_png_metadata_roundtrip(tmp_path):
+    img = to_pil(torch.rand(1, 3, 12, 20))
+    path = tmp_path / "x.png"
+    path.write_bytes(png_bytes(img, {"prompt": "a red star:1 | fog:-0.5", "settings": {"steps": 3}}))
+    meta = read_png_metadata(path)
+    assert meta["prompt"] == "a red star:1 | fog:-0.5" and meta["settings"]["steps"] == 3

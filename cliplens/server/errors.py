@@ -11,9 +11,10 @@ from .jobs import JobNotFoundError, TooManyJobsError
 from .state import UnknownModelError
 
 #: most specific first; anything else in the family is a 400
-STATUS: list[tuple[type[CliplensError], int]] = [
+STATUS: list[tuple[type[CliplensError] | str, int]] = [
     (PathForbiddenError, 403),
     (UnknownModelError, 404),
+    ("UnknownIndexError", 404),
     (JobNotFoundError, 404),
     (TooManyJobsError, 429),
     (ImageLoadError, 400),
@@ -26,7 +27,10 @@ STATUS: list[tuple[type[CliplensError], int]] = [
 
 def status_for(exc: CliplensError) -> int:
     for cls, code in STATUS:
-        if isinstance(exc, cls):
+        if isinstance(cls, str):  # named, for classes in optional endpoint modules
+            if any(c.__name__ == cls for c in type(exc).__mro__):
+                return code
+        elif isinstance(exc, cls):
             return code
     return 400
 

@@ -30,8 +30,12 @@ async def read_uploads(files: Sequence[UploadFile] | None, limits: Limits) -> li
 
 
 def decode_images(uploads: Sequence[tuple[str, bytes]], paths: Sequence[str], roots: RootSet,
-                  limits: Limits) -> tuple[list[str], list[Image.Image]]:
-    """Uploads and root-checked paths -> (names, RGB images). Blocking: call from a worker thread."""
+                  limits: Limits, decode_paths: bool = True) -> tuple[list[str], list]:
+    """Uploads and root-checked paths -> (names, RGB images). Blocking: call from a worker thread.
+
+    With `decode_paths=False` served files stay as their resolved `Path` (so the library's
+    embedding cache, keyed by file content, can skip re-encoding them).
+    """
     if len(uploads) + len(paths) > limits.max_images:
         raise InvalidInputError(f"{len(uploads) + len(paths)} images in one request; the limit is {limits.max_images}")
     names: list[str] = []
@@ -45,7 +49,7 @@ def decode_images(uploads: Sequence[tuple[str, bytes]], paths: Sequence[str], ro
         images.append(img)
     for p in paths:
         real = roots.resolve(p)
-        images.append(load_image(real, max_pixels=limits.max_image_pixels))
+        images.append(load_image(real, max_pixels=limits.max_image_pixels) if decode_paths else real)
         names.append(p)
     return names, images
 

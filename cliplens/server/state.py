@@ -95,6 +95,23 @@ class ServerState:
 
         return await run_in_threadpool(work)
 
+    def lock_for(self, enc: Encoder) -> threading.Lock:
+        """The lock guarding `enc`: a served model's own lock, or one made for another encoder (an index's)."""
+        for sm in self.models.values():
+            if sm.encoder is enc:
+                return sm.lock
+        return self.extra(("lock", id(enc)), threading.Lock)
+
+    async def run_with(self, enc: Encoder, fn: Callable[[], T]) -> T:
+        """Run `fn()` on a worker thread holding `enc`'s lock."""
+        lock = self.lock_for(enc)
+
+        def work() -> T:
+            with lock:
+                return fn()
+
+        return await run_in_threadpool(work)
+
     def extra(self, key: Any, build: Callable[[], T]) -> T:
         """A per-process cache for expensive per-capability objects (built once, thread-safe)."""
         with self.extras_lock:

@@ -92,7 +92,9 @@ async function runInterrogate() {
 function renderParts(box, r) {
   const rows = [];
   if (r.analysis) {
-    for (const [table, items] of Object.entries(r.analysis)) for (const it of items.slice(0, 5)) rows.push([table, it.text, it.score]);
+    for (const [table, items] of Object.entries(r.analysis)) {
+      for (const it of items.slice(0, 5)) { const [t, s] = Array.isArray(it) ? it : [it.text, it.score]; rows.push([table, t, s]); }
+    }
   } else if (r.parts) {
     for (const p of r.parts) rows.push([p.kind || p.table || "", p.text, p.score]);
   }

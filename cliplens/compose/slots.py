@@ -138,10 +138,14 @@ def slot_for_key(key: str) -> str | None:
     """Canonical slot of a normalised key, or None when it names no slot."""
     if not key:
         return None
-    for cand in (key, key.rstrip("s"), key.split(" ")[-1], key.split(" ")[0]):
+    words = key.split(" ")
+    for cand in (key, key.rstrip("s")):
         if cand in _LOOKUP:
             return _LOOKUP[cand]
-    return None
+    last, first = _LOOKUP.get(words[-1]), _LOOKUP.get(words[0])
+    if last == "details" and first:  # "outfit details" is about the outfit
+        return first
+    return last or first
 
 
 def pluralise(noun: str) -> str:
@@ -225,6 +229,9 @@ class _Builder:
             if value and key and slot_for_key(key) is None:
                 self.add(key, slot, key)
             return
+        if isinstance(value, str):  # keep (word:1.2) weights before cleaning strips the brackets
+            value, weights = extract_weights(value)
+            self.out.weights.update(weights)
         if key == "age" and isinstance(value, (int, float)):
             self.add(f"{_scalar_text(value)} years old", slot, key)
             return

@@ -15,6 +15,7 @@ No model weights are loaded: composing stays fast.
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 from dataclasses import dataclass
@@ -54,8 +55,27 @@ def _cut_by_words(text: str, count: Callable[[str], int], limit: int) -> tuple[s
     return text, ""
 
 
+def openai_clean(text: str) -> str:
+    """The text clean-up OpenAI CLIP's tokenizer does before BPE (ftfy, HTML entities, whitespace).
+
+    ftfy turns full-width punctuation into ASCII ("，" -> ","), which changes CJK token counts, so
+    counts only match SD's CLIP when the same clean-up runs first.
+
+    >>> openai_clean("a  cat &amp; dog，")
+    'a cat & dog,'
+    """
+    try:
+        import ftfy
+
+        text = ftfy.fix_text(text)
+    except ImportError:  # pragma: no cover - ftfy ships with open_clip
+        pass
+    text = html.unescape(html.unescape(text))
+    return re.sub(r"\s+", " ", text).strip()
+
+
 class ClipTokens:
-    """CLIP BPE counting and cutting; wraps a fast HF tokenizer or an `Encoder`."""
+    """CLIP BPE counting and cutting; wraps a fast HF tokenizer (after OpenAI's clean-up) or an `Encoder`."""
 
     def __init__(self, tokenizer: Any = None, encoder: Any = None, name: str = ""):
         if tokenizer is None and encoder is None:
@@ -68,15 +88,19 @@ class ClipTokens:
         """BPE ids without start/end tokens, untruncated."""
         if self._enc is not None:
             return list(self._enc.token_ids(text))
-        return list(self._tok(text, add_special_tokens=False)["input_ids"])
+        return list(self._tok(openai_clean(text), add_special_tokens=False)["input_ids"])
 
     def count(self, text: str) -> int:
         """Number of content tokens (a window holds 75)."""
         return len(self.ids(text)) if text else 0
 
     def cut(self, text: str, limit: int = CLIP_WINDOW) -> tuple[str, str]:
-        """(text that fits `limit` tokens, the rest): the rest is what CLIP silently ignores."""
+        """(text that fits `limit` tokens, the rest): the rest is what CLIP silently ignores.
+
+        With the bundled tokenizer both parts are of the cleaned text (see `openai_clean`).
+        """
         if self._enc is None and getattr(self._tok, "is_fast", False):
+            text = openai_clean(text)
             enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
             offs = enc["offset_mapping"]
             if len(offs) <= limit:
@@ -198,23 +222,26 @@ def _cached_t5_dir() -> Path | None:
 
 
 @lru_cache(maxsize=8)
-def _t5_tokens_cached(path: str | None) -> T5Tokens:
-    if path:
-        return _load_t5(Path(path).expanduser())
-    env = os.environ.get(T5_ENV)
-    if env:
-        return _load_t5(Path(env).expanduser())
-    found = _cached_t5_dir()
-    if found is not None:
-        try:
-            return _load_t5(found)
-        except InvalidInputError:
-            pass
-    return T5Tokens(False, f"estimate (no T5 tokenizer found locally; pass --t5-tokenizer PATH or set {T5_ENV})",
-                    estimate_t5_count)
+def _t5_from_path(path: str) -> T5Tokens:
+    return _load_t5(Path(path).expanduser())
+
+
+_ESTIMATE = T5Tokens(False, f"estimate (no T5 tokenizer found locally; pass --t5-tokenizer PATH or set {T5_ENV})",
+                     estimate_t5_count)
 
 
 def t5_tokens(path: str | os.PathLike | None = None) -> T5Tokens:
     """The T5 counter: `path` (folder, spiece.model or tokenizer.json), then ``CLIPLENS_T5_TOKENIZER``,
     then the HF cache (Flux/SD3/T5 repos, local files only); otherwise a labelled estimate."""
-    return _t5_tokens_cached(str(path) if path else None)
+    if path:
+        return _t5_from_path(str(path))
+    env = os.environ.get(T5_ENV)
+    if env:
+        return _t5_from_path(env)
+    found = _cached_t5_dir()
+    if found is not None:
+        try:
+            return _t5_from_path(str(found))
+        except InvalidInputError:
+            pass
+    return _ESTIMATE

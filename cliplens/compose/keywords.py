@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .slots import Item, Structured
-from .text import clean_phrase, has_cjk
+from .text import clean_phrase, dedupe_words, has_cjk
 from .tokens import CLIP_WINDOW, ClipTokens, clip_tokens
 
 #: order keywords appear in (subject first: CLIP weighs early tokens most)
@@ -76,7 +76,7 @@ def phrase_keywords(text: str) -> list[str]:
     if not text:
         return []
     if has_cjk(text):
-        return [text]
+        return [dedupe_words(text)]
     pieces = _SPLIT_RE.split(" " + text + " ")
     out: list[str] = []
     for piece in pieces:

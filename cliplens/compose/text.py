@@ -81,6 +81,8 @@ def clean_phrase(text: str) -> str:
         else:
             out.append(ch)
     s = "".join(out)
+    s = re.sub(r"\bBREAK\b", " ", s)        # A1111 chunk keyword: syntax, not content
+    s = re.sub(r"\bAND\b", "and", s)        # A1111 composable-prompt keyword
     s = re.sub(r"\s+", " ", s)
     s = re.sub(r"\s+([,.;!?])", r"\1", s)
     s = re.sub(r"([,;])(?:\s*[,;])+", r"\1", s)       # ", ," -> ","

@@ -71,13 +71,15 @@ class EmbeddedStore:
         self._mat: np.ndarray | None = None  # exact mode: rows aligned with _ids
         self._hnsw: HnswIndex | None = None
         con = self._con()
-        with con:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE name='state'").fetchone():
+            con.execute("BEGIN IMMEDIATE")
             con.execute("CREATE TABLE IF NOT EXISTS vec (id INTEGER PRIMARY KEY, v BLOB NOT NULL)")
             con.execute("CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER)")
             # ids whose vector was overwritten, and when: readers re-fetch them (ids alone would not show it)
             con.execute("CREATE TABLE IF NOT EXISTS replaced (id INTEGER PRIMARY KEY, gen INTEGER)")
             con.execute("INSERT OR IGNORE INTO state VALUES ('generation', 0)")
             con.execute("INSERT OR IGNORE INTO state VALUES ('dim', ?)", (self.dim,))
+            con.execute("COMMIT")
         stored_dim = con.execute("SELECT value FROM state WHERE key='dim'").fetchone()[0]
         if int(stored_dim) != self.dim:
             raise InvalidInputError(f"{self.path} holds {stored_dim}-d vectors, not {self.dim}-d")

@@ -194,6 +194,8 @@ class Index:
 
     def _init_db(self) -> None:
         con = self._con()
+        if con.execute("SELECT 1 FROM sqlite_master WHERE name='state'").fetchone():
+            return  # an existing index: readers never need to write
         con.execute("BEGIN IMMEDIATE")
         con.execute("CREATE TABLE IF NOT EXISTS files (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, "
                     "size INTEGER, mtime REAL, hash TEXT, width INTEGER, height INTEGER, added REAL)")

@@ -122,6 +122,8 @@ def score_cmd(
                        on_error="skip", use_cache=not no_cache, progress=not quiet)
     rows = s.rows()
     summary = s.summary()
+    if summary["pairs"] == 0:
+        raise InvalidInputError("no image could be scored: " + "; ".join(f"{e['image']}: {e['reason']}" for e in s.errors[:3]))
     if out is not None:
         from ..classify import write_table
 
@@ -239,7 +241,7 @@ def rank_cmd(
     table.add_column("cosine", justify="right")
     table.add_column("CLIP-S", justify="right")
     for r in ranking.items:
-        table.add_row(str(r.rank), r.item, f"{r.cosine:.4f}", f"{r.clip_s:.4f}")
+        table.add_row(str(r.rank), Path(r.item).name if ranking.kind == "images" else r.item, f"{r.cosine:.4f}", f"{r.clip_s:.4f}")
     console.print(table)
     _print_errors(ranking.errors)
     if copied:
@@ -265,6 +267,7 @@ def feedback_cmd(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Which words of the prompt show in the image (and what shows that was not asked for).
 
@@ -356,6 +359,8 @@ def classify_cmd(
     enc = get_encoder(model, device, precision)
     clf = ZeroShotClassifier(enc, labs, templates=templates, progress=not quiet)
     preds = clf.predict(files, top_k=top, min_prob=min_prob, none_margin=none_margin, progress=not quiet)
+    if all(p.error for p in preds):
+        raise InvalidInputError("no image could be classified: " + "; ".join(f"{p.image}: {p.error}" for p in preds[:3]))
     rows = [p.to_dict() for p in preds]
     if out is not None:
         write_table(rows, out)
@@ -427,6 +432,8 @@ def tag_cmd(
     enc = get_encoder(model, device, precision)
     tagger = Tagger(enc, phrases, threshold=threshold, thresholds=thresholds, score=score, template=template)
     results = tagger.tag(files, max_tags=max_tags, progress=not quiet)
+    if all(r.error for r in results):
+        raise InvalidInputError("no image could be tagged: " + "; ".join(f"{r.image}: {r.error}" for r in results[:3]))
     rows = [r.to_dict() for r in results]
     if out is not None:
         write_table(rows, out)

@@ -169,6 +169,8 @@ def fit_keywords(entries: list[tuple[str, str, float | None]], counter: ClipToke
     # the additive estimate is exact for CLIP BPE; verify with one real count and trim if ever off
     while kept and counter.count(", ".join(k for k, _, _ in kept)) > budget:
         dropped.append(kept.pop()[0])
+    order = {k: i for i, (k, _, _) in enumerate(entries)}
+    dropped.sort(key=lambda k: order.get(k, len(order)))  # report in prompt order
     return kept, dropped
 
 
@@ -188,6 +190,8 @@ def extract_keywords(s: Structured, counter: ClipTokens | None = None, *, budget
     counter = counter or clip_tokens()
     emphasis = {k.lower(): v for k, v in (emphasis or {}).items()}
     entries = keyword_list(s, slots)
+    if "subject" in emphasis and "objects" not in emphasis and not s.slot("subject"):
+        emphasis["objects"] = emphasis["subject"]  # the objects are the subject of this picture
     entries = [(k, sl, emphasis.get(k.lower(), emphasis.get(sl, w))) for k, sl, w in entries]
     inline = s.weights
 

@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
 
-    steps = args.steps or (40 if args.quick else 150)
+    steps = args.steps or (40 if args.quick else 100)
     cutouts = args.cutouts or (4 if args.quick else 8)
     prompts = PROMPTS[: args.prompts or (3 if args.quick else len(PROMPTS))]
     overrides: dict = {}

@@ -38,6 +38,8 @@ def test_public_bind_needs_a_token():
         create_app(models=["toyclip"], host="0.0.0.0")
     with pytest.raises(CliplensError, match="8 characters"):
         create_app(models=["toyclip"], host="0.0.0.0", token="short")
+    with pytest.raises(CliplensError, match="letters"):
+        create_app(models=["toyclip"], host="0.0.0.0", token="long-enough; but with a semicolon")
     create_app(models=["toyclip"], host="::1")  # IPv6 loopback is fine without one
 
 
@@ -72,6 +74,14 @@ def test_token_query_sets_cookie_for_the_browser(world, toyclip):
         r = c.get("/?token=" + TOKEN)
         assert r.status_code == 200 and "HttpOnly" in r.headers["set-cookie"] and "SameSite=Strict" in r.headers["set-cookie"]
         assert c.get("/api/health").status_code == 200  # the cookie now rides along
+
+
+def test_websockets_are_refused(local):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect):
+        with local.websocket_connect("/api/health"):
+            pass
 
 
 # ---------------------------------------------------------------- host / origin
@@ -128,3 +138,41 @@ def test_static_files_do_not_escape(local, url):
     r = local.get(url)
     assert r.status_code in (404, 400, 403), (url, r.status_code)
     assert "create_app" not in r.text and "root:" not in r.text
+
+
+@pytest.mark.slow
+def test_real_server_with_token_over_http(tmp_path):
+    """`cliplens serve --token` as a real process: 401 without the token, 200 with it, on every route kind."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CLIPLENS_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "cliplens", "serve", "--port", str(port), "--model", "toyclip",
+                             "--device", "cpu", "--lazy"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                r = httpx.get(base + "/api/health", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.time() < deadline, proc.stdout.read().decode() if proc.stdout else ""
+                time.sleep(0.3)
+        assert r.status_code == 401
+        for path in ("/", "/docs", "/static/app.js", "/api/models"):
+            assert httpx.get(base + path).status_code == 401
+            assert httpx.get(base + path, headers={"X-Cliplens-Token": TOKEN}).status_code == 200
+        r = httpx.post(base + "/api/tokens", json={"texts": ["a red circle"]}, headers={"X-Cliplens-Token": TOKEN})
+        assert r.status_code == 200 and r.json()["counts"][0]["tokens"] == 3
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,7 +1,6 @@
 """`cliplens serve`: the HTTP API and web page on one local port."""
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Optional
@@ -50,6 +49,8 @@ def serve_cmd(
                              host=host, device=device, precision=precision, limits=limits,
                              caption_model=caption_model, preload=preload)
     shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token and os.environ.get("CLIPLENS_SHOW_TOKEN_URL") else "")
+    url = f"http://{shown}:{port}/"
     console.print(f"cliplens serving {', '.join(application.state.cl.models)} on {url}  (API docs: /docs)", highlight=False)
+    if token:
+        console.print(f"every request needs the token; in a browser open {url}?token=YOUR_TOKEN once", highlight=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

@@ -12,6 +12,7 @@ install still serves the rest); `/api/health` lists which are on.
 from __future__ import annotations
 
 import importlib
+import re
 import os
 from collections.abc import Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -73,8 +74,9 @@ def create_app(
     if not is_loopback(host) and not token:
         raise InsecureBindError(f"binding to {host} exposes the server to the network: pass a token "
                                 "(--token SECRET or CLIPLENS_TOKEN), or bind to 127.0.0.1")
-    if token is not None and len(token) < 8:
-        raise InsecureBindError("the token must have at least 8 characters")
+    if token is not None and not re.fullmatch(r"[A-Za-z0-9._~+/=-]{8,256}", token):
+        raise InsecureBindError("the token must have at least 8 characters, all letters, digits or ._~+/=- "
+                                "(e.g. --token auto)")
     config = ServerConfig(models=tuple(models), device=device, precision=precision,
                           index_dirs=tuple(Path(p) for p in index_dirs), extra_roots=tuple(Path(p) for p in roots),
                           token=token, host=host, limits=limits or Limits(),

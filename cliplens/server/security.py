@@ -95,7 +95,10 @@ class GuardMiddleware:
             self.allowed_hosts = None  # any Host: the token protects a public bind
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "websocket":  # no websocket routes: refuse before any handshake
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)

@@ -13,6 +13,7 @@ DIM = 32
 BACKENDS = [
     pytest.param(("embedded", "exact"), id="embedded-exact"),
     pytest.param(("embedded", "hnsw"), id="embedded-hnsw"),
+    pytest.param(("embedded", "ivf"), id="embedded-ivf"),
     pytest.param(("milvus-lite:vectors.db", "auto"), id="milvus-lite", marks=pytest.mark.services),
 ]
 

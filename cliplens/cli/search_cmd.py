@@ -76,8 +76,8 @@ def index_add(
     model: ModelIdxOpt = None,
     store: Annotated[Optional[str], typer.Option("--store", help="For a new index: embedded (default), "
                                                  "milvus://HOST:19530, or milvus-lite:FILE.db.")] = None,
-    ann: Annotated[str, typer.Option("--ann", help="Embedded store search: auto (exact below 50k images, HNSW "
-                                     "above) | exact | hnsw.")] = "auto",
+    ann: Annotated[str, typer.Option("--ann", help="For a new embedded index: auto (exact search below 50k images, "
+                                     "faiss IVF above) | exact | ivf | hnsw (usearch).")] = "auto",
     batch_size: BatchOpt = 64,
     no_cache: NoCacheOpt = False,
     ray: RayOpt = False,

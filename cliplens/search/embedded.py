@@ -3,7 +3,7 @@
 Nothing to start: one folder, two files. `vectors.sqlite` holds every vector; its commits are
 atomic, so a writer killed at any moment leaves whole batches or nothing. The search structure
 is *derived*: below `EXACT_LIMIT` vectors a float32 matrix (exact search, a few ms), above it
-an HNSW graph saved as `ann.usearch`. A reader never trusts the derived copy blindly: it
+a faiss IVF index saved as `ann.ivf` (or, when asked, a usearch HNSW graph, `ann.usearch`). A reader never trusts the derived copy blindly: it
 compares the keys it holds with the ids in SQLite and adds/removes the difference, so a stale
 graph (writer killed before saving it) costs a little time, never a wrong answer.
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidInputError
-from .ann import HnswIndex
+from .ann import HnswIndex, IvfIndex
 from .store import Neighbours, check_queries, check_vectors, exact_topk
 
 #: below this many vectors search is exact (brute force is fast and has recall 1)
@@ -48,13 +48,13 @@ def _fetch_vectors(con: sqlite3.Connection, ids: np.ndarray, dim: int) -> tuple[
 class EmbeddedStore:
     """SQLite-backed vectors with exact search (small) or a persisted HNSW graph (large).
 
-    `ann`: "auto" (exact below `EXACT_LIMIT` vectors, HNSW above), "exact" or "hnsw".
+    `ann`: "auto" (exact below `EXACT_LIMIT` vectors, IVF above), "exact", "ivf" or "hnsw".
     Safe across processes: many readers, one writer (the index holds the write lock).
     """
 
     def __init__(self, root: Path, dim: int, ann: str = "auto", threads: int = 0):
-        if ann not in ("auto", "exact", "hnsw"):
-            raise InvalidInputError(f"ann={ann!r}: use auto, exact or hnsw")
+        if ann not in ("auto", "exact", "hnsw", "ivf"):
+            raise InvalidInputError(f"ann={ann!r}: use auto, exact, hnsw or ivf")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.dim = int(dim)
@@ -69,7 +69,8 @@ class EmbeddedStore:
         self._gen = -1
         self._ids = np.empty(0, np.int64)  # sorted live ids
         self._mat: np.ndarray | None = None  # exact mode: rows aligned with _ids
-        self._hnsw: HnswIndex | None = None
+        self._ann: HnswIndex | IvfIndex | None = None
+        self._ann_kind: str | None = None
         con = self._con()
         if not con.execute("SELECT 1 FROM sqlite_master WHERE name='state'").fetchone():
             con.execute("BEGIN IMMEDIATE")
@@ -148,8 +149,14 @@ class EmbeddedStore:
         return int(self._con().execute("SELECT COUNT(*) FROM vec").fetchone()[0])
 
     # -- derived search state ----------------------------------------------------------------
-    def _use_hnsw(self, n: int) -> bool:
-        return self.ann_mode == "hnsw" or (self.ann_mode == "auto" and n >= EXACT_LIMIT)
+    def _kind(self, n: int) -> str:
+        """exact | hnsw | ivf for a collection of n vectors."""
+        if self.ann_mode == "auto":
+            return "ivf" if n >= EXACT_LIMIT else "exact"
+        return self.ann_mode
+
+    def _ann_file(self, kind: str) -> Path:
+        return self.root / ("ann.usearch" if kind == "hnsw" else "ann.ivf")
 
     def _refresh(self) -> None:
         """Bring the in-memory search state up to SQLite's current snapshot (by id difference)."""
@@ -161,26 +168,35 @@ class EmbeddedStore:
                 return
             rows = con.execute("SELECT id FROM vec ORDER BY id").fetchall()
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            if self._use_hnsw(len(ids)):
+            kind = self._kind(len(ids))
+            if kind != "exact":
                 self._mat = None
                 since = self._gen
-                if self._hnsw is None:
-                    loaded = HnswIndex.load(self.ann_path, self.dim, threads=self.threads)
+                if self._ann is None or self._ann_kind != kind:
+                    cls = HnswIndex if kind == "hnsw" else IvfIndex
+                    loaded = cls.load(self._ann_file(kind), self.dim, threads=self.threads)
                     if loaded:
-                        self._hnsw, since = loaded[0], int(loaded[1].get("generation", -1))
+                        self._ann, since = loaded[0], int(loaded[1].get("generation", -1))
                     else:
-                        self._hnsw, since = HnswIndex(self.dim, threads=self.threads), gen
-                have = self._hnsw.keys()
-                self._hnsw.remove(np.setdiff1d(have, ids, assume_unique=True))
+                        self._ann, since = cls(self.dim, threads=self.threads), gen
+                    self._ann_kind = kind
+                if isinstance(self._ann, IvfIndex) and len(ids) and self._ann.needs_retrain(len(ids)):
+                    rng = np.random.default_rng(len(ids))
+                    n_train = min(len(ids), 64 * IvfIndex.nlist_for(len(ids)))
+                    _, sample = _fetch_vectors(con, np.sort(rng.choice(ids, n_train, replace=False)), self.dim)
+                    self._ann.train(sample, n_expected=len(ids))
+                have = self._ann.keys()
+                self._ann.remove(np.setdiff1d(have, ids, assume_unique=True))
+                have = self._ann.keys()
                 missing = np.setdiff1d(ids, have, assume_unique=True)
                 stale = self._replaced_since(con, since if since >= 0 else -1)
                 missing = np.union1d(missing, stale[np.isin(stale, have)])
                 for s in range(0, len(missing), _CHUNK):
                     got, mat = _fetch_vectors(con, missing[s : s + _CHUNK], self.dim)
-                    self._hnsw.add(got, mat)
+                    self._ann.add(got, mat)
                 self._ids = ids
             else:
-                self._hnsw = None
+                self._ann, self._ann_kind = None, None
                 if self._mat is None or self._gen < 0:
                     got, mat = _fetch_vectors_all(con, self.dim)
                 else:
@@ -204,7 +220,7 @@ class EmbeddedStore:
     def reload(self) -> None:
         """Forget the derived state (e.g. after vectors were replaced under the same ids)."""
         with self._lock:
-            self._gen, self._mat, self._hnsw = -1, None, None
+            self._gen, self._mat, self._ann, self._ann_kind = -1, None, None, None
             self._ids = np.empty(0, np.int64)
 
     def search(self, queries: np.ndarray, k: int, allow: np.ndarray | None = None) -> list[Neighbours]:
@@ -224,29 +240,31 @@ class EmbeddedStore:
                 return [self._filtered_ann(row[None, :], k, allow) for row in q]
             if self._mat is not None:
                 return exact_topk(q, self._mat, self._ids, k)
-            assert self._hnsw is not None
-            return self._hnsw.search(q, k)
+            assert self._ann is not None
+            return self._ann.search(q, k)
 
     def _filtered_ann(self, q: np.ndarray, k: int, allow: np.ndarray) -> Neighbours:
         """ANN with over-fetching until k allowed hits are found (large filters only)."""
-        assert self._hnsw is not None
+        assert self._ann is not None
         want = k * max(2, int(np.ceil(len(self._ids) / max(1, len(allow)))) * 2)
         while True:
-            res = self._hnsw.search(q, min(want, len(self._ids)))[0]
+            res = self._ann.search(q, min(want, len(self._ids)))[0]
             ok = np.isin(res.ids, allow)
             if ok.sum() >= k or want >= len(self._ids):
                 return Neighbours(res.ids[ok][:k], res.scores[ok][:k])
             want *= 2
 
     def flush(self) -> None:
-        """Persist the HNSW graph (writer side), so the next reader does not rebuild it."""
+        """Persist the ANN structure (writer side), so the next reader does not rebuild it."""
         with self._lock:
-            self._refresh()
-            if self._hnsw is not None:
-                self._hnsw.save(self.ann_path, {"generation": self._gen})
-            elif self.ann_path.exists():
-                self.ann_path.unlink(missing_ok=True)
+            if self._kind(self.count()) == "exact":
+                for kind in ("hnsw", "ivf"):
+                    self._ann_file(kind).unlink(missing_ok=True)
                 self.ann_path.with_suffix(".json").unlink(missing_ok=True)
+                return
+            self._refresh()
+            if self._ann is not None and self._ann_kind is not None:
+                self._ann.save(self._ann_file(self._ann_kind), {"generation": self._gen})
 
     def close(self) -> None:
         con = getattr(self._local, "con", None)
@@ -258,7 +276,7 @@ class EmbeddedStore:
         """Delete every vector file of this store."""
         self.close()
         for p in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"), self.ann_path,
-                  self.ann_path.with_suffix(".json")):
+                  self.ann_path.with_suffix(".json"), self._ann_file("ivf")):
             p.unlink(missing_ok=True)
 
 

@@ -133,8 +133,9 @@ class Index:
         self.fingerprint = manifest["fingerprint"]
         self._local = threading.local()
         self._init_db()
+        self.ann = ann if ann != "auto" else manifest.get("ann", "auto")
         self.store: VectorStore = open_store(manifest.get("store", "embedded"), self.root, self.dim,
-                                             name=manifest.get("collection", "cliplens"), ann=ann)
+                                             name=manifest.get("collection", "cliplens"), ann=self.ann)
         self._encoder = None
         self._lock_fd: int | None = None
         self._lock_depth = 0
@@ -149,7 +150,7 @@ class Index:
             raise InvalidInputError(f"{root} is a file; give a folder for the index")
         root.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT_VERSION, "model": encoder.name, "fingerprint": encoder.fingerprint,
-                    "dim": int(encoder.embed_dim), "store": store or "embedded",
+                    "dim": int(encoder.embed_dim), "store": store or "embedded", "ann": ann,
                     "collection": "cliplens_" + uuid.uuid4().hex[:12], "created": time.time()}
         idx = cls(root, manifest, ann=ann)  # opens the store first: a bad store URI leaves no manifest
         atomic_write_bytes(root / MANIFEST, json.dumps(manifest, indent=2).encode())
@@ -536,7 +537,7 @@ def _search_kind(idx: Index) -> str:
     if isinstance(idx.store, EmbeddedStore):
         mode = idx.store.ann_mode
         if mode == "auto":
-            mode = "hnsw" if idx.store.count() >= EXACT_LIMIT else "exact"
+            mode = "ivf" if idx.store.count() >= EXACT_LIMIT else "exact"
         return mode
     return "milvus"
 

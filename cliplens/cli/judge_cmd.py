@@ -144,7 +144,7 @@ def score_cmd(
     for r in rows[:200]:
         if r.get("error"):
             continue
-        cells = [Path(r["image"]).name, r["prompt"][:60], f"{r['cosine']:.4f}", f"{r['clip_s']:.4f}", f"{r['clipscore_100']:.2f}"]
+        cells = [Path(r["image"]).name, r["prompt"][:120], f"{r['cosine']:.4f}", f"{r['clip_s']:.4f}", f"{r['clipscore_100']:.2f}"]
         if refs is not None:
             cells.append(f"{r['refclip_s']:.4f}")
         table.add_row(*cells)

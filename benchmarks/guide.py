@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,7 +77,8 @@ def contact_sheet(rows: list[list[Image.Image]], labels: list[str], thumb: int, 
         for c, im in enumerate(row):
             sheet.paste(im.resize((thumb, thumb), Image.Resampling.LANCZOS), (pad + c * thumb, r * thumb))
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
+    # palette PNG: the naive row is incompressible noise, and the sheet lives in the repository
+    sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
 
 
 def main() -> None:
@@ -91,10 +93,14 @@ def main() -> None:
                     help="override a full-method GuideConfig setting (tuning)")
     ap.add_argument("--naive-lr", type=float, default=None)
     ap.add_argument("--no-speed", action="store_true")
-    ap.add_argument("--sheet", type=Path, default=ROOT / "benchmarks" / "results" / "guide_contact_sheet.png")
+    ap.add_argument("--sheet", type=Path, default=None,
+                    help="contact sheet PNG (default: results/guide_contact_sheet.png; --quick: a temp file)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
 
+    if args.sheet is None:
+        args.sheet = (Path(tempfile.gettempdir()) / "guide_contact_sheet_quick.png" if args.quick
+                      else ROOT / "benchmarks" / "results" / "guide_contact_sheet.png")
     steps = args.steps or (40 if args.quick else 100)
     cutouts = args.cutouts or (4 if args.quick else 8)
     prompts = PROMPTS[: args.prompts or (3 if args.quick else len(PROMPTS))]

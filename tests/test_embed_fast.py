@@ -152,7 +152,10 @@ def _phrases(n: int) -> list[str]:
 
 def test_fast_tokenize_gives_identical_ids(toyclip):
     texts = _phrases(3000)
-    assert torch.equal(fast_tokenize(toyclip, texts), toyclip.tokenize(texts))
+    reference = toyclip._tokenize_slow(texts)  # open_clip's own pure-Python tokenizer
+    assert torch.equal(fast_tokenize(toyclip, texts), reference)
+    assert torch.equal(toyclip.tokenize(texts), reference)  # big lists take the fast route inside the Encoder
+    assert torch.equal(toyclip.tokenize(PHRASES_EDGE), reference[-len(PHRASES_EDGE):])
 
 
 @pytest.mark.parametrize("backend", ["openclip", "hf", "siglip", "onnx", "toyclip"])

@@ -77,9 +77,10 @@ def fast_tokenize(encoder: Encoder, texts: Sequence[str]) -> torch.Tensor:
 
     Rows are `[start] + ids[:context-2] + [end]` zero-padded, as open_clip builds them.
     """
+    slow = getattr(encoder, "_tokenize_slow", encoder.tokenize)
     tok = rust_tokenizer(encoder)
     if tok is None:
-        return encoder.tokenize(texts)
+        return slow(texts)
     ctx = encoder.context_length
     simple = encoder._tokenizer  # type: ignore[attr-defined]
     sot, eot = simple.sot_token_id, simple.eot_token_id
@@ -100,5 +101,5 @@ def fast_tokenize(encoder: Encoder, texts: Sequence[str]) -> torch.Tensor:
         body[np.arange(len(encs)), lengths + 1] = eot
         out[torch.as_tensor(safe_idx)] = torch.from_numpy(body)
     if other:
-        out[other] = encoder.tokenize([texts[i] for i in other]).long()
+        out[other] = slow([texts[i] for i in other]).long()
     return out

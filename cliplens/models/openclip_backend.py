@@ -187,6 +187,15 @@ class OpenClipEncoder(Encoder):
         return list(tok.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        texts = list(texts)
+        if len(texts) >= 32:  # big lists: the same BPE on the Rust tokenizers library (identical ids)
+            from ..fastpath.tokenize import fast_tokenize
+
+            return fast_tokenize(self, texts)
+        return self._tokenize_slow(texts)
+
+    def _tokenize_slow(self, texts: Sequence[str]) -> torch.Tensor:
+        """open_clip's own tokenizer (pure Python for OpenAI-style BPE)."""
         return self._tokenizer(list(texts), context_length=self.context_length).long()
 
     # ------------------------------------------------------------------ forward

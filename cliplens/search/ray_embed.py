@@ -81,7 +81,7 @@ def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: in
         started = False
         if not ray.is_initialized():
             env = {k: v for k, v in os.environ.items() if k.startswith(("CLIPLENS_", "HF_", "OMP_NUM_THREADS"))}
-            kwargs = {"address": address} if address else {"num_cpus": max(1, workers)}
+            kwargs = {"address": address} if address else {"num_cpus": max(1, workers) + 1}
             ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
                      runtime_env={"env_vars": env}, **kwargs)
             started = True

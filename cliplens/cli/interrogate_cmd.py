@@ -77,10 +77,9 @@ def interrogate_cmd(
         print_json(d)
         return
     console.print(r.prompt, highlight=False, soft_wrap=True)
-    if quiet:
-        return
-    err_console.print(f"[dim]mode {mode} · similarity {r.similarity:.4f} · {r.tokens} tokens · {r.seconds:.2f}s[/dim]")
-    if r.candidates:
+    if not quiet:
+        err_console.print(f"[dim]mode {mode} · similarity {r.similarity:.4f} · {r.tokens} tokens · {r.seconds:.2f}s[/dim]")
+    if r.candidates and not quiet:
         err_console.print("[dim]candidates: " + ", ".join(f"{k} {v:.4f}" for k, v in r.candidates.items()) + "[/dim]")
     if r.analysis:
         for name, rows in r.analysis.items():

@@ -372,6 +372,12 @@ class Interrogator:
                 raise InvalidInputError("a supplied caption must be a non-empty string")
         caps = [c.strip() if c else None for c in caps]
         pil = [load_image(im) for im in images]
+        # load models and label tables first, so `seconds` measures interrogation, not one-off setup
+        self.scorer
+        if self.needs_caption(mode) and self.has_captioner and any(c is None for c in caps):
+            self.captioner
+        if mode != "caption":
+            self.prepare()
         t0 = time.perf_counter()
         if self.needs_caption(mode) and self.has_captioner:
             todo = [i for i, c in enumerate(caps) if c is None]

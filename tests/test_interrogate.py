@@ -68,6 +68,11 @@ def test_classic_and_fast_start_with_caption(results):
     for r in results["classic"]:
         tables = [p.table for p in r.parts]
         assert tables[1:5] == ["medium", "artist", "trending", "movement"]
+    toyclip = load_encoder("toyclip", device="cpu")
+    r = results["classic"][0]
+    img = toyclip.encode_images([r.image])[0]
+    want = toyclip.encode_texts([p.text for p in r.parts]) @ img  # each part's score is its real cosine
+    np.testing.assert_allclose([p.score for p in r.parts], want, atol=1e-5)
 
 
 def test_best_is_best_of_its_candidates(results, toyclip):

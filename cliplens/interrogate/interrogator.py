@@ -219,10 +219,12 @@ class Interrogator:
         return cap.caption([load_image(im) for im in images], batch_size=batch_size)
 
     def _phrase_table(self, phrase: str) -> str:
-        for name, lst in self.vocab.role_lists().items():
-            if phrase in set(lst):
-                return name
-        return "?"
+        if getattr(self, "_where", None) is None:
+            self._where: dict[str, str] = {}
+            for name, lst in self.vocab.role_lists().items():
+                for p in lst:
+                    self._where.setdefault(p, name)
+        return self._where.get(phrase, "?")
 
     def _fit(self, parts: list[str]) -> list[str]:
         """Longest prefix of `parts` whose ', '-joined text fits every encoder's window; a too-long
@@ -246,10 +248,18 @@ class Interrogator:
         sc = self.scorer
         parts = [p for p in parts if p]
         prompt = ", ".join(parts)
-        sims = sc.text_similarity(feats, row, [prompt, *parts]) if prompt else np.zeros(1 + len(parts), np.float32)
         tables = [("caption" if (caption_first and i == 0) else self._phrase_table(p)) for i, p in enumerate(parts)]
-        return InterrogateResult(prompt=prompt, mode=mode, similarity=float(sims[0]), caption=caption,
-                                 parts=[Part(p, t, float(s)) for p, t, s in zip(parts, tables, sims[1:])],
+        scores: list[float | None] = []
+        for p, t in zip(parts, tables):  # vocabulary phrases are scored from their stored embeddings
+            mt = self.table(t) if t not in ("caption", "?") else None
+            i = mt.row_of(p) if mt is not None else None
+            scores.append(mt.phrase_score(feats, row, i) if i is not None else None)
+        to_encode = ([prompt] if prompt else []) + [p for p, s in zip(parts, scores) if s is None]
+        enc_sims = iter(sc.text_similarity(feats, row, to_encode).tolist())
+        sim = next(enc_sims) if prompt else 0.0
+        scores = [s if s is not None else next(enc_sims) for s in scores]
+        return InterrogateResult(prompt=prompt, mode=mode, similarity=float(sim), caption=caption,
+                                 parts=[Part(p, t, float(s)) for p, t, s in zip(parts, tables, scores)],
                                  tokens=sc.count_tokens(prompt), **extra)
 
     # ------------------------------------------------------------------ modes

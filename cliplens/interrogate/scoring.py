@@ -131,6 +131,17 @@ class MultiTable:
         vals, idx = torch.topk(s, k, dim=1, largest=not reverse)
         return idx.cpu().numpy(), vals.cpu().numpy()
 
+    def row_of(self, phrase: str) -> int | None:
+        """Index of `phrase` in this table, or None."""
+        if getattr(self, "_pos", None) is None:
+            self._pos = {p: i for i, p in enumerate(self.phrases)}
+        return self._pos.get(phrase)
+
+    def phrase_score(self, feats: Features, row: int, i: int) -> float:
+        """Weighted cosine of image `row` with phrase `i`, from the stored embeddings (no encoding)."""
+        per = [t.embeddings[i].float() @ f[row].float().to(t.embeddings.device) for f, t in zip(feats, self.tables)]
+        return float(self.scorer.combine([p.reshape(1) for p in per])[0])
+
     def ranked(self, feats: Features, row: int, k: int, reverse: bool = False) -> list[tuple[str, float]]:
         """(phrase, score) pairs for one image row, best (or worst) first."""
         idx, vals = self.top_k([f[row : row + 1] for f in feats], k, reverse=reverse)

@@ -35,6 +35,14 @@ def _open(index: Optional[Path], model: Optional[str], create: bool = False, sto
     return open_index(root, create=create, store=store, ann=ann, encoder=enc)
 
 
+def _show(path: str) -> str:
+    """A path relative to the current folder when it lies below it (tables stay readable)."""
+    import os
+
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def _report(report, idx, json_out: bool) -> None:
     d = report.to_dict()
     d["index"] = str(idx.root)
@@ -44,7 +52,7 @@ def _report(report, idx, json_out: bool) -> None:
         return
     console.print(f"[green]{idx.root}[/green]: {d['images']} images  (+{d['added']} added, {d['updated']} updated, "
                   f"{d['moved']} moved, -{d['removed']} removed, {d['unchanged']} unchanged; "
-                  f"{d['embedded']} embedded in {d['seconds']:.1f}s)")
+                  f"{d['embedded']} embedded ({d['cached']} from cache) in {d['seconds']:.1f}s)")
     for e in report.errors:
         err_console.print(f"[yellow]skipped[/yellow] {e}")
 
@@ -223,10 +231,10 @@ def search_cmd(
     t = Table()
     t.add_column("#", justify="right")
     t.add_column("score", justify="right")
-    t.add_column("path")
+    t.add_column("path", overflow="fold")
     t.add_column("size", justify="right")
     for h in hits:
-        t.add_row(str(h.rank), f"{h.score:.3f}", h.path, f"{h.width}x{h.height}")
+        t.add_row(str(h.rank), f"{h.score:.3f}", _show(h.path), f"{h.width}x{h.height}")
     console.print(t)
     if plot and hits:
         console.print(f"contact sheet: {plot}")
@@ -284,9 +292,9 @@ def dedupe_cmd(
         print_json(summary)
         return
     for gi, g in enumerate(groups, 1):
-        console.print(f"[bold]group {gi}[/bold]  keep {g.keep.path}")
+        console.print(f"[bold]group {gi}[/bold]  keep {_show(g.keep.path)}", highlight=False)
         for e, s in g.others:
-            console.print(f"    {s:.3f}  {e.path}")
+            console.print(f"    {s:.3f}  {_show(e.path)}", highlight=False)
     verb = {"move": "moved", "delete": "deleted", "report": ""}[action]
     n = summary["duplicates"]
     console.print(f"{len(groups)} groups, {n} duplicates" + (f"; {'would be ' if not apply else ''}{verb}"

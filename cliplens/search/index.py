@@ -88,6 +88,7 @@ class AddReport:
     removed: int = 0
     unchanged: int = 0
     embedded: int = 0
+    cached: int = 0  # of `embedded`, how many came from the embedding cache
     errors: list[ImageLoadError] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -391,8 +392,6 @@ class Index:
 
         Files whose content the index already holds (moved or copied files) are hashed but not embedded.
         """
-        enc = self.encoder
-
         def read(p: str) -> tuple[str, str | None, tuple[int, int], ImageLoadError | None]:
             try:
                 data = Path(p).read_bytes()
@@ -409,8 +408,10 @@ class Index:
                 to_embed = [p for p, h, _ in ok if h not in known]
                 fresh: dict[str, tuple[str, np.ndarray]] = {}
                 if to_embed:
-                    res = embed_images(enc, to_embed, batch_size=batch_size, use_cache=use_cache, progress=False)
+                    res = embed_images(self.encoder, to_embed, batch_size=batch_size, use_cache=use_cache,
+                                       progress=False)
                     errs += res.errors
+                    report.cached += res.cached
                     for p, h, v in zip(res.paths, res.hashes, res.vectors):
                         fresh[p] = (h, v)
                 out_p, out_h, out_wh, out_v = [], [], [], []

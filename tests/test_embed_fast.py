@@ -180,3 +180,18 @@ def test_text_batches_respect_the_token_budget():
         assert len(b) <= 16 * 32
     short = text_batches(np.full(5000, 6), batch_size=32, token_budget=32 * 77)
     assert max(len(b) for b in short) == 410, "6-token phrases pack 410 to a 32x77-token batch"
+
+
+@pytest.mark.parametrize("which", ["tiny", "toyclip"])
+def test_fused_causal_text_tower_equals_open_clip(tiny_encoder, toyclip, which):
+    """The SDPA is_causal text tower gives open_clip's own encode_text, at 77 tokens and trimmed."""
+    enc = tiny_encoder if which == "tiny" else toyclip
+    assert enc.fused_text
+    ids = enc.tokenize(_phrases(40))
+    with torch.inference_mode():
+        ref = enc.model.encode_text(ids)
+        full = enc.encode_token_tensor(ids)
+        longest = int(enc.sequence_lengths(ids).max())
+        trimmed = enc.encode_token_tensor(ids[:, :longest])
+    torch.testing.assert_close(full, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(trimmed, ref, atol=1e-5, rtol=1e-5)

@@ -93,6 +93,37 @@ def _local_folder(path: Path) -> tuple[str, dict, Path | None, dict]:
     return _register_config(cfg), cfg, ckpt, preprocess
 
 
+def _plain_causal_tower(transformer) -> bool:
+    """True when every block is open_clip's standard self-attention block (so `_causal_tower` applies)."""
+    blocks = list(getattr(transformer, "resblocks", []))
+    return bool(blocks) and getattr(transformer, "batch_first", False) and all(
+        type(r).__name__ == "ResidualAttentionBlock" and isinstance(getattr(r, "attn", None), torch.nn.MultiheadAttention)
+        and r.attn.batch_first and r.attn._qkv_same_embed_dim and r.attn.bias_k is None and not r.attn.add_zero_attn
+        and r.attn.in_proj_bias is not None and not hasattr(r, "ln_1_kv")
+        for r in blocks
+    )
+
+
+def _causal_tower(transformer, x: torch.Tensor) -> torch.Tensor:
+    """open_clip's text transformer with SDPA `is_causal=True` instead of its additive -inf mask.
+
+    Same maths (the mask *is* the causal mask), but PyTorch can pick its flash kernels, which
+    it cannot with an arbitrary float mask.
+    """
+    import torch.nn.functional as F
+
+    for r in transformer.resblocks:
+        attn = r.attn
+        b, length, d = x.shape
+        heads = attn.num_heads
+        qkv = F.linear(r.ln_1(x), attn.in_proj_weight, attn.in_proj_bias)
+        q, k, v = qkv.view(b, length, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + r.ls_1(attn.out_proj(o.transpose(1, 2).reshape(b, length, d)))
+        x = x + r.ls_2(r.mlp(r.ln_2(x)))
+    return x
+
+
 class OpenClipEncoder(Encoder):
     """An open_clip model behind the `Encoder` interface."""
 
@@ -153,6 +184,8 @@ class OpenClipEncoder(Encoder):
             self.embed_dim = int(self._text_features(probe.to(device)).shape[-1])
         self.eot_id = getattr(self._tokenizer, "eot_token_id", None)
         self.trims_padding = self._can_trim()
+        #: text tower run with SDPA is_causal (flash kernels) instead of a float mask
+        self.fused_text = self.trims_padding and _plain_causal_tower(getattr(model, "transformer", None))
         if pretrained:
             self.weight_files = [Path(pretrained)]
 
@@ -201,14 +234,18 @@ class OpenClipEncoder(Encoder):
     # ------------------------------------------------------------------ forward
     def _text_features(self, ids: torch.Tensor) -> torch.Tensor:
         m = self.model
-        if ids.shape[1] == self.context_length or not hasattr(m, "token_embedding"):
+        fused = getattr(self, "fused_text", False)
+        if not fused and (ids.shape[1] == self.context_length or not hasattr(m, "token_embedding")):
             return m.encode_text(ids)
         from open_clip.transformer import text_global_pool
 
         length = ids.shape[1]
         cast = m.transformer.get_cast_dtype()
         x = m.token_embedding(ids).to(cast) + m.positional_embedding[:length].to(cast)
-        x = m.transformer(x, attn_mask=m.attn_mask[:length, :length])
+        if fused:
+            x = _causal_tower(m.transformer, x)
+        else:
+            x = m.transformer(x, attn_mask=m.attn_mask[:length, :length])
         x = m.ln_final(x)
         x = text_global_pool(x, ids, m.text_pool_type, eos_token_id=getattr(m, "text_eos_id", None))
         proj = m.text_projection

@@ -97,6 +97,15 @@ def test_duplicates_are_grouped_and_the_largest_kept(built, world):
     assert all(Path(p["path"]).exists() for p in plan)
 
 
+def test_duplicates_through_the_knn_path_match_exact(built, monkeypatch):
+    import cliplens.search.dedupe as dd
+
+    exact = [g.to_dict() for g in find_duplicates(built, threshold=0.95, progress=False)]
+    monkeypatch.setattr(dd, "EXACT_PAIRS_LIMIT", 5)  # force the path used above 30k images
+    knn = [g.to_dict() for g in find_duplicates(built, threshold=0.95, progress=False)]
+    assert knn == exact and len(exact) == 1
+
+
 def test_dedupe_move_applies_and_updates_the_index(world, toyclip, tmp_path):
     root = _copy_world(world, tmp_path)
     idx = open_index(tmp_path / "idx", encoder=toyclip, create=True)

@@ -180,6 +180,10 @@ def test_bad_input_is_refused_clearly(built, tmp_path):
         built.add([tmp_path / "nope"], progress=False)
     with pytest.raises(InvalidInputError, match="no index"):
         open_index(tmp_path / "empty")
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "a.txt").write_text("x")
+    with pytest.raises(InvalidInputError, match="not the image folder"):
+        open_index(tmp_path / "photos", encoder=built.encoder, create=True)
     with pytest.raises(InvalidInputError, match="empty query"):
         search(built, "   ")
     with pytest.raises(InvalidInputError, match="top"):

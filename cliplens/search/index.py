@@ -149,6 +149,11 @@ class Index:
             raise InvalidInputError(f"{root} already holds an index")
         if root.exists() and not root.is_dir():
             raise InvalidInputError(f"{root} is a file; give a folder for the index")
+        ours = {"meta.sqlite", "vectors.sqlite", "write.lock", "vectors.db"}
+        if root.is_dir() and any(not (p.name in ours or p.name.startswith(("meta.sqlite-", "vectors.sqlite-", "."))
+                                      ) for p in root.iterdir()):
+            raise InvalidInputError(f"{root} holds other files and no index; give a new or empty folder for --index "
+                                    "(not the image folder itself)")
         root.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT_VERSION, "model": encoder.name, "fingerprint": encoder.fingerprint,
                     "dim": int(encoder.embed_dim), "store": store or "embedded", "ann": ann,

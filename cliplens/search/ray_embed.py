@@ -82,10 +82,13 @@ def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: in
         if not ray.is_initialized():
             env = {k: v for k, v in os.environ.items() if k.startswith(("CLIPLENS_", "HF_", "OMP_NUM_THREADS"))}
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers) + 1}
-            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, logging_level="WARNING",
                      runtime_env={"env_vars": env}, **kwargs)
             started = True
         try:
+            import logging
+
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
             ctx = ray.data.DataContext.get_current()
             ctx.enable_progress_bars = False
             ds = ray.data.from_items([{"path": p} for p in paths],
@@ -93,7 +96,8 @@ def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: in
             resources: dict = {"num_cpus": 1, **({"num_gpus": num_gpus} if num_gpus else {})}
             ds = ds.map_batches(_RayEmbed, fn_constructor_kwargs={"model": model, "fingerprint": fingerprint,
                                                                   "use_cache": use_cache, "device": device},
-                                batch_size=batch_size, concurrency=max(1, workers), batch_format="numpy",
+                                batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=max(1, workers)),
+                                batch_format="numpy",
                                 **resources)
             for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
                 errs = [ImageLoadError(str(p), str(e)) for p, e in zip(b["path"], b["error"]) if e]

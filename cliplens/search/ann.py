@@ -20,6 +20,8 @@ import numpy as np
 
 from .store import Neighbours
 
+#: below this many vectors HnswIndex.search scans exhaustively
+EXACT_BELOW = 4096
 DEFAULTS = {"dtype": "f16", "connectivity": 16, "expansion_add": 128, "expansion_search": 96}
 
 
@@ -81,7 +83,8 @@ class HnswIndex:
         k = min(k, len(self))
         if k == 0:
             return [Neighbours(np.empty(0, np.int64), np.empty(0, np.float32)) for _ in q]
-        res = self._index.search(q, k, threads=self.threads)
+        # small graphs: brute force is as fast and exact (a greedy walk can miss on tiny, OOD-queried graphs)
+        res = self._index.search(q, k, threads=self.threads, exact=len(self) <= EXACT_BELOW)
         keys = np.asarray(res.keys, dtype=np.int64).reshape(len(q), -1)
         dist = np.asarray(res.distances, dtype=np.float32).reshape(len(q), -1)
         counts = np.asarray(res.counts).reshape(-1) if hasattr(res, "counts") else np.full(len(q), keys.shape[1])

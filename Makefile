@@ -4,7 +4,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLE := assets/examples/toy_scene.png
+EXAMPLE := assets/examples/toyworld.png
 
 .PHONY: install demo test test-fast browser clean
 
@@ -18,7 +18,7 @@ install: $(BIN)/.installed
 
 ## demo: image -> prompt with the bundled toy CLIP and toy captioner, offline
 demo: install
-	CLIPLENS_OFFLINE=1 $(BIN)/cliplens interrogate $(EXAMPLE) --model toyclip --caption-model toycaption --mode best
+	CLIPLENS_OFFLINE=1 $(BIN)/cliplens interrogate $(EXAMPLE) --model toyclip --caption-model toycaption
 
 ## browser: Debian's chromium for the end-to-end page tests (no-op when present)
 browser:

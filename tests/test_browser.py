@@ -79,7 +79,10 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed: run scripts/install_browser.sh")
+        msg = "Debian chromium is not installed: run scripts/install_browser.sh (make test does)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)  # CI installs it first: a missing browser there is a broken set-up, not a skip
+        pytest.skip(msg)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

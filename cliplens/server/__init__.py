@@ -3,7 +3,7 @@
     >>> from cliplens.server import create_app
     >>> app = create_app(models=["toyclip"])     # then: uvicorn.run(app, host="127.0.0.1", port=8000)
 
-`cliplens serve` is the command-line way in. See docs/readme/70-serve.md.
+`cliplens serve` is the command-line way in. See the "Serve" section of README.md.
 """
 from __future__ import annotations
 

@@ -26,22 +26,10 @@ def toyclip_hf():
 
 def _tm_model_and_processor():
     """toyclip's transformers weights in the shape torchmetrics 1.9 expects on transformers 5."""
-    from transformers import CLIPModel, CLIPProcessor
-
     from cliplens.assets import toy_model_dir
+    from cliplens.judge.compat import torchmetrics_clip_pair
 
-    class TensorFeaturesCLIP(CLIPModel):
-        # transformers 5 returns an output object from get_*_features; torchmetrics wants the tensor
-        def get_image_features(self, *a, **k):
-            out = super().get_image_features(*a, **k)
-            return out if isinstance(out, torch.Tensor) else out.pooler_output
-
-        def get_text_features(self, *a, **k):
-            out = super().get_text_features(*a, **k)
-            return out if isinstance(out, torch.Tensor) else out.pooler_output
-
-    d = toy_model_dir("toyclip") / "hf"
-    return TensorFeaturesCLIP.from_pretrained(d).eval(), CLIPProcessor.from_pretrained(d)
+    return torchmetrics_clip_pair(toy_model_dir("toyclip") / "hf")
 
 
 def _pairs(fixture_labels, n=60, seed=0):
@@ -53,13 +41,14 @@ def _pairs(fixture_labels, n=60, seed=0):
 
 
 def test_clipscore_equals_torchmetrics_per_sample_and_aggregate(toyclip_hf, fixture_labels):
-    from PIL import Image
     from torchmetrics.functional.multimodal import clip_score as tm_clip_score
     from torchmetrics.multimodal.clip_score import CLIPScore
 
+    from cliplens.judge.compat import torchmetrics_image
+
     model, processor = _tm_model_and_processor()
     paths, prompts = _pairs(fixture_labels, 60)
-    tensors = [torch.from_numpy(np.asarray(Image.open(p).convert("RGB")).copy()).permute(2, 0, 1) for p in paths]
+    tensors = [torchmetrics_image(p) for p in paths]
     ours = clip_score(toyclip_hf, paths, prompts, use_cache=False)
     assert len(paths) >= 50 and ours.summary()["failed"] == 0
     with torch.inference_mode():

@@ -325,6 +325,27 @@ def _labels(labels: Optional[str], labels_file: Optional[Path]) -> list[str]:
     return [x.strip() for x in (labels or "").split(",") if x.strip()]
 
 
+def _require_some(results, verb: str) -> None:
+    """Refuse a run in which no image worked (each result has `.image` and `.error`)."""
+    if all(r.error for r in results):
+        raise InvalidInputError(f"no image could be {verb}: " + "; ".join(f"{r.image}: {r.error}" for r in results[:3]))
+
+
+def _print_results(table: Table, results, cells, sidecars: list[str], sidecar: Optional[str],
+                   plot_path: Optional[str]) -> None:
+    """One table row per result (`cells(r)` -> the columns after the file name), skipped ones to stderr."""
+    for r in results:
+        if r.error:
+            err_console.print(f"[yellow]skipped[/yellow] {r.image}: {r.error}", highlight=False)
+            continue
+        table.add_row(Path(r.image).name, *cells(r))
+    console.print(table)
+    if sidecars:
+        console.print(f"[green]wrote[/green] {len(sidecars)} {sidecar} sidecars")
+    if plot_path:
+        console.print(f"[green]plot[/green] {plot_path}")
+
+
 @app.command("classify")
 def classify_cmd(
     images: Annotated[list[Path], typer.Argument(help="Image files and/or folders.")],
@@ -359,8 +380,7 @@ def classify_cmd(
     enc = get_encoder(model, device, precision)
     clf = ZeroShotClassifier(enc, labs, templates=templates, progress=not quiet)
     preds = clf.predict(files, top_k=top, min_prob=min_prob, none_margin=none_margin, progress=not quiet)
-    if all(p.error for p in preds):
-        raise InvalidInputError("no image could be classified: " + "; ".join(f"{p.image}: {p.error}" for p in preds[:3]))
+    _require_some(preds, "classified")
     rows = [p.to_dict() for p in preds]
     if out is not None:
         write_table(rows, out)
@@ -384,16 +404,8 @@ def classify_cmd(
     table.add_column("image", overflow="fold")
     table.add_column("label")
     table.add_column(f"top {top}", overflow="fold")
-    for p in preds:
-        if p.error:
-            err_console.print(f"[yellow]skipped[/yellow] {p.image}: {p.error}", highlight=False)
-            continue
-        table.add_row(Path(p.image).name, p.label, ", ".join(f"{l} {pr:.3f}" for l, pr in p.top))
-    console.print(table)
-    if sidecars:
-        console.print(f"[green]wrote[/green] {len(sidecars)} {sidecar} sidecars")
-    if plot_path:
-        console.print(f"[green]plot[/green] {plot_path}")
+    _print_results(table, preds, lambda p: (p.label, ", ".join(f"{l} {pr:.3f}" for l, pr in p.top)),
+                   sidecars, sidecar, plot_path)
 
 
 # ------------------------------------------------------------------------------------------ tag
@@ -432,8 +444,7 @@ def tag_cmd(
     enc = get_encoder(model, device, precision)
     tagger = Tagger(enc, phrases, threshold=threshold, thresholds=thresholds, score=score, template=template)
     results = tagger.tag(files, max_tags=max_tags, progress=not quiet)
-    if all(r.error for r in results):
-        raise InvalidInputError("no image could be tagged: " + "; ".join(f"{r.image}: {r.error}" for r in results[:3]))
+    _require_some(results, "tagged")
     rows = [r.to_dict() for r in results]
     if out is not None:
         write_table(rows, out)
@@ -454,13 +465,5 @@ def tag_cmd(
     table = Table(title=f"tags ({len(tagger.tags)} phrases, score={score}, {enc.name})")
     table.add_column("image", overflow="fold")
     table.add_column("tags", overflow="fold")
-    for r in results:
-        if r.error:
-            err_console.print(f"[yellow]skipped[/yellow] {r.image}: {r.error}", highlight=False)
-            continue
-        table.add_row(Path(r.image).name, ", ".join(f"{t} ({s:+.3f})" for t, s in r.tags) or "-")
-    console.print(table)
-    if sidecars:
-        console.print(f"[green]wrote[/green] {len(sidecars)} {sidecar} sidecars")
-    if plot_path:
-        console.print(f"[green]plot[/green] {plot_path}")
+    _print_results(table, results, lambda r: (", ".join(f"{t} ({s:+.3f})" for t, s in r.tags) or "-",),
+                   sidecars, sidecar, plot_path)

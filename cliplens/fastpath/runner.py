@@ -55,8 +55,18 @@ def _to_host(feats: torch.Tensor, n: int) -> Pending:
     return Pending(host, event)
 
 
+#: images per image-tower pass on a CPU. A pass's activations (tokens x MLP width) should stay
+#: near the core's caches: toyclip (65 tokens, 768-wide MLP) runs ~230 images/s in passes of
+#: 16 and ~190 in passes of 64 on one EPYC core; larger towers lose nothing at 16.
+CPU_MICRO_BATCH = 16
+
+
 class ModelRunner:
     """Image tower runner: optional torch.compile at a fixed batch size (last batch padded).
+
+    On a CPU (not compiled) a submitted batch runs in passes of `micro_batch` images
+    (default `CPU_MICRO_BATCH`): files are still read, cached and reported `batch_size` at a
+    time, but each forward pass stays cache-sized. GPUs get the whole batch in one pass.
 
     `compile=True` compiles `encoder.encode_pixel_tensor` for one static shape (on CUDA in
     "reduce-overhead" mode, i.e. replayed as a CUDA graph); if compilation fails, it warns
@@ -65,9 +75,11 @@ class ModelRunner:
     """
 
     def __init__(self, encoder: Encoder, compile: bool = False, batch_size: int | None = None,
-                 compile_backend: str = "inductor"):
+                 compile_backend: str = "inductor", micro_batch: int | None = None):
         self.encoder = encoder
         self.batch_size = batch_size
+        on_cpu = encoder.device.type == "cpu" and encoder.backend != "onnx"
+        self.micro_batch = micro_batch if micro_batch is not None else (CPU_MICRO_BATCH if on_cpu else 0)
         self._eager: Callable[[torch.Tensor], torch.Tensor] = encoder.encode_pixel_tensor
         self._forward = self._eager
         self.compiled = False
@@ -80,6 +92,9 @@ class ModelRunner:
 
     def _run(self, pixels: torch.Tensor) -> torch.Tensor:
         if not self.compiled:
+            m = self.micro_batch
+            if m and pixels.shape[0] > m:
+                return torch.cat([self._eager(pixels[s : s + m]) for s in range(0, pixels.shape[0], m)])
             return self._eager(pixels)
         try:
             out = self._forward(pixels)

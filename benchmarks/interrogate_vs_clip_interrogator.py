@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--max-flavors", type=int, default=32)
     ap.add_argument("--flavor-pool", type=int, default=2048,
                     help="phrases pre-selected per image for the chains (clip-interrogator's flavor_intermediate_count)")
+    ap.add_argument("--flavors", type=int, default=None, help="use only the first N flavors (default: all)")
+    ap.add_argument("--artists", type=int, default=None, help="use only the first N artists (default: all)")
     ap.add_argument("--shortlist", type=int, default=256, help="ours: continuations scored exactly per chain step")
     args = ap.parse_args()
 
@@ -77,7 +79,7 @@ def main() -> None:
     from cliplens.models.openclip_backend import _local_folder
 
     n_images = 2 if args.quick else args.images
-    n_flavors, n_artists = (4000, 300) if args.quick else (None, None)
+    n_flavors, n_artists = (4000, 300) if args.quick else (args.flavors, args.artists)
     max_flavors = min(args.max_flavors, 12) if args.quick else args.max_flavors
     pool = min(args.flavor_pool, 256) if args.quick else args.flavor_pool
 

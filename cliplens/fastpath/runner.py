@@ -25,8 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InvalidInputError
-from ..models.encoder import Encoder
+from ..models.encoder import Encoder, check_texts
 from ..progress import progress_bar
 from .tokenize import fast_tokenize
 
@@ -155,12 +154,7 @@ def encode_texts_fast(
     >>> encode_texts_fast(load_encoder("toyclip"), ["a red circle", "a blue square"]).shape  # doctest: +SKIP
     (2, 64)
     """
-    if isinstance(texts, str):
-        raise InvalidInputError("encode_texts_fast takes a list of strings, not one string")
-    texts = list(texts)
-    for t in texts:
-        if not isinstance(t, str):
-            raise InvalidInputError(f"texts must be strings, got {type(t).__name__}")
+    texts = check_texts(texts, "encode_texts_fast")
     out = np.empty((len(texts), encoder.embed_dim), dtype=np.float32)
     if not texts:
         return out

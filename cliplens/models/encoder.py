@@ -36,6 +36,17 @@ def file_signature(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def check_texts(texts: Sequence[str], who: str = "encode_texts") -> list[str]:
+    """A list of strings, or an `InvalidInputError` saying what was passed instead."""
+    if isinstance(texts, str):
+        raise InvalidInputError(f"{who} takes a list of strings, not one string")
+    texts = list(texts)
+    for t in texts:
+        if not isinstance(t, str):
+            raise InvalidInputError(f"texts must be strings, got {type(t).__name__}")
+    return texts
+
+
 class Encoder(ABC):
     """One CLIP-like model: `encode_texts` / `encode_images` return unit vectors as numpy.
 
@@ -142,12 +153,7 @@ class Encoder(ABC):
         text tower is causal and pooled at the end token, so padding never changes a vector,
         and short vocabulary phrases run several times faster than at a fixed 77 tokens.
         """
-        if isinstance(texts, str):
-            raise InvalidInputError("encode_texts takes a list of strings, not one string")
-        texts = list(texts)
-        for t in texts:
-            if not isinstance(t, str):
-                raise InvalidInputError(f"texts must be strings, got {type(t).__name__}")
+        texts = check_texts(texts)
         out = np.empty((len(texts), self.embed_dim), dtype=np.float32)
         if not texts:
             return out

@@ -18,7 +18,22 @@ def _features(out) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else out.pooler_output
 
 
-class HFEncoder(Encoder):
+class HFTokenizerMixin:
+    """Token methods for encoders whose `self.tokenizer` is a transformers tokenizer."""
+
+    tokenizer: object
+    context_length: int
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        enc = self.tokenizer(list(texts), padding="max_length", truncation=True,
+                             max_length=self.context_length, return_tensors="pt")
+        return enc["input_ids"].long()
+
+
+class HFEncoder(HFTokenizerMixin, Encoder):
     """A transformers `CLIPModel`/`SiglipModel` behind the `Encoder` interface."""
 
     backend = "hf"
@@ -65,14 +80,6 @@ class HFEncoder(Encoder):
             self.embed_dim = int(self.encode_token_tensor(self.tokenize(["x"]).to(device)).shape[-1])
         if local:
             self.weight_files = sorted(Path(spec.name).glob("*.safetensors")) or sorted(Path(spec.name).glob("*.bin"))
-
-    def token_ids(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
-        enc = self.tokenizer(list(texts), padding="max_length", truncation=True,
-                             max_length=self.context_length, return_tensors="pt")
-        return enc["input_ids"].long()
 
     def encode_token_tensor(self, ids: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_text_features(input_ids=ids))

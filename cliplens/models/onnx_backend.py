@@ -17,12 +17,13 @@ from PIL import Image
 
 from ..errors import ModelNotFoundError
 from .encoder import Encoder
+from .hf_backend import HFTokenizerMixin
 from .spec import ModelSpec
 
 _RESAMPLE = {0: Image.NEAREST, 1: Image.LANCZOS, 2: Image.BILINEAR, 3: Image.BICUBIC}
 
 
-class OnnxEncoder(Encoder):
+class OnnxEncoder(HFTokenizerMixin, Encoder):
     """ONNX graphs behind the `Encoder` interface (no gradients)."""
 
     backend = "onnx"
@@ -80,14 +81,6 @@ class OnnxEncoder(Encoder):
         outs = sess.run(None, feed)
         names = [o.name for o in sess.get_outputs()]
         return outs[names.index(want)] if want in names else outs[0]
-
-    def token_ids(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
-        enc = self.tokenizer(list(texts), padding="max_length", truncation=True,
-                             max_length=self.context_length, return_tensors="pt")
-        return enc["input_ids"].long()
 
     def encode_token_tensor(self, ids: torch.Tensor) -> torch.Tensor:
         arr = self._run(self._text_sess, {"input_ids": ids.cpu().numpy().astype(np.int64)}, "text_embeds")

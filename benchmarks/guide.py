@@ -7,7 +7,7 @@ a method that makes real pictures should win on the judge. Also measures steps/s
 with 32 cutouts on this machine, and writes a contact sheet (naive row over full row).
 
     python benchmarks/guide.py --quick          # 3 prompts, few steps, < 1 minute on CPU
-    python benchmarks/guide.py                  # 12 prompts, the figures in results/guide.md
+    python benchmarks/guide.py                  # 12 prompts, the figures in BENCHMARKS.md
 
 Prints one final JSON line with `wins`, `prompts`, `steps_per_s_512` and the per-prompt scores.
 """

@@ -63,9 +63,10 @@ def main() -> None:
     ap.add_argument("--max-flavors", type=int, default=32)
     ap.add_argument("--flavor-pool", type=int, default=2048,
                     help="phrases pre-selected per image for the chains (clip-interrogator's flavor_intermediate_count)")
+    ap.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
     ap.add_argument("--flavors", type=int, default=None, help="use only the first N flavors (default: all)")
     ap.add_argument("--artists", type=int, default=None, help="use only the first N artists (default: all)")
-    ap.add_argument("--shortlist", type=int, default=256, help="ours: continuations scored exactly per chain step")
+    ap.add_argument("--shortlist", type=int, default=2048, help="ours: continuations scored exactly per chain step (2048 = the whole default pool: exact)")
     args = ap.parse_args()
 
     try:
@@ -161,7 +162,11 @@ def main() -> None:
     out: dict = {"model": args.model, "device": str(enc.device), "images": n_images, "labels": n_labels,
                  "max_flavors": max_flavors, "flavor_pool": pool,
                  "shortlist": args.shortlist, "quick": args.quick}
-    for mode in MODES:
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        ap.error(f"unknown modes: {', '.join(sorted(unknown))}")
+    for mode in modes:
         t_ci, t_us, s_ci, s_us = [], [], [], []
         for i in range(n_images):
             sync()

@@ -105,14 +105,15 @@ class Interrogator:
             built-in style lists).
         weights: per-encoder weights (default equal).
         flavor_pool: phrases pre-selected per image (by phrase-image similarity) for the chains.
-        shortlist: continuations scored exactly per chain step (the rest are cut by an estimate).
+        shortlist: continuations scored exactly per chain step (the rest are cut by an estimate); the
+            default equals the default pool, so the greedy chain is exact; 256 is ~7x faster for ~0.002 less similarity.
         low_vram: smaller batches/pools, and the captioner leaves the GPU before CLIP works.
     """
 
     def __init__(self, model: str | Encoder | Sequence[Encoder] = "sd15", caption_model: str | Captioner | None = "auto",
                  vocab=None, *, device: str = "auto", precision: str = "auto", weights: Sequence[float] | None = None,
                  cache: bool = True, progress: bool = False, low_vram: bool = False, flavor_pool: int = 2048,
-                 shortlist: int = 256, caption_max_tokens: int = 32, batch_size: int = 64):
+                 shortlist: int = 2048, caption_max_tokens: int = 32, batch_size: int = 64):
         self.model_spec = model
         self.device, self.precision = device, precision
         self.weights = weights

@@ -30,8 +30,10 @@ async def read_uploads(files: Sequence[UploadFile] | None, limits: Limits) -> li
 
 
 def decode_images(uploads: Sequence[tuple[str, bytes]], paths: Sequence[str], roots: RootSet,
-                  limits: Limits, decode_paths: bool = True) -> tuple[list[str], list]:
+                  limits: Limits, decode_paths: bool = True, required: bool = False) -> tuple[list[str], list]:
     """Uploads and root-checked paths -> (names, RGB images). Blocking: call from a worker thread.
+
+    With `required=True` an empty request is refused here, with the one message every route shares.
 
     With `decode_paths=False` served files stay as their resolved `Path` (so the library's
     embedding cache, keyed by file content, can skip re-encoding them).
@@ -51,6 +53,8 @@ def decode_images(uploads: Sequence[tuple[str, bytes]], paths: Sequence[str], ro
         real = roots.resolve(p)
         images.append(load_image(real, max_pixels=limits.max_image_pixels) if decode_paths else real)
         names.append(p)
+    if required and not images:
+        raise InvalidInputError("no images given: upload with the 'images' field or name 'paths'")
     return names, images
 
 

@@ -87,9 +87,7 @@ async def classify(
     uploads = await read_uploads(images, lim)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False)
-        if not imgs:
-            raise InvalidInputError("no images given: upload with 'images' or name 'paths'")
+        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False, required=True)
         key = ("zs", enc.fingerprint, tuple(labs), tmpl if isinstance(tmpl, str) else tuple(tmpl))
         clf = _cached(key, lambda: ZeroShotClassifier(enc, labs, tmpl, cache=False))
         preds = clf.predict(imgs, top_k=min(top_k, len(labs)), min_prob=min_prob, none_margin=none_margin,
@@ -138,9 +136,7 @@ async def tag(
     uploads = await read_uploads(images, lim)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False)
-        if not imgs:
-            raise InvalidInputError("no images given: upload with 'images' or name 'paths'")
+        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False, required=True)
         builtin = isinstance(vocab, str)
         key = ("tag", enc.fingerprint, vocab if builtin else tuple(vocab), score, threshold,
                tuple(sorted(per.items())), template)

@@ -91,11 +91,7 @@ async def similarity(
     uploads = await read_uploads(images, lim)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim)
-        if not imgs:
-            from ...errors import InvalidInputError
-
-            raise InvalidInputError("no images given: upload with the 'images' field or name 'paths'")
+        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, required=True)
         iv = enc.encode_images(imgs)
         if not txts:
             cos = iv @ iv.T

@@ -81,9 +81,7 @@ async def score(
     uploads = await read_uploads(images, lim)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False)
-        if not imgs:
-            raise InvalidInputError("no images given: upload with 'images' or name 'paths'")
+        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False, required=True)
         s = clip_score(enc, imgs, ps, references=refs, paper_prefix=paper_prefix, long_prompts=policy)
         rows = s.rows()
         for row, name in zip(rows, names):

@@ -4,7 +4,7 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXAMPLE := assets/examples/toyworld.png
+EXAMPLE := cliplens/_bundled/examples/toyworld.png
 
 .PHONY: install demo test test-fast browser clean
 

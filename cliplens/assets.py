@@ -1,8 +1,9 @@
-"""Where the bundled toy models and the toy-world renderer live.
+"""Where the bundled toy models, the example image and the toy-world renderer live.
 
-The repository ships small *trained* toy models (toyclip, toycaption) and the toy-world
-renderer + labelled fixtures, so cliplens can be tried and tested with no downloads.
-`CLIPLENS_ASSETS` points elsewhere (e.g. an installed copy).
+They ship inside the package (`cliplens/_bundled/`, package data in the wheel), so cliplens can
+be tried and tested offline right after `pip install`, from any directory. Every module and test
+reaches them through these helpers, never through a path relative to the repository.
+`CLIPLENS_ASSETS` points elsewhere (e.g. a larger or patched copy).
 """
 from __future__ import annotations
 
@@ -15,14 +16,27 @@ from types import ModuleType
 
 
 def assets_dir() -> Path:
-    """The folder holding `models/` and `toyworld/` (repository root's `assets/` by default)."""
+    """The folder holding `models/`, `examples/` and `toyworld/` (the package's `_bundled/` by default).
+
+    >>> (assets_dir() / "models" / "toyclip").is_dir()
+    True
+    """
     env = os.environ.get("CLIPLENS_ASSETS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
+    return Path(env) if env else Path(__file__).resolve().parent / "_bundled"
 
 
 def toy_model_dir(name: str) -> Path:
     """Folder of a bundled toy model, e.g. ``toy_model_dir("toyclip") / "hf"``."""
     return assets_dir() / "models" / name
+
+
+def example_image() -> Path:
+    """The bundled example picture (a 224-px toy-world scene) used by `make demo` and the docs.
+
+    >>> example_image().name
+    'toyworld.png'
+    """
+    return assets_dir() / "examples" / "toyworld.png"
 
 
 def fixtures_dir(size: int = 64) -> Path:
@@ -32,7 +46,7 @@ def fixtures_dir(size: int = 64) -> Path:
 
 @lru_cache(maxsize=1)
 def toyworld() -> ModuleType:
-    """Import the bundled toy-world renderer (`assets/toyworld/toyworld.py`) as a module.
+    """Import the bundled toy-world renderer (`toyworld/toyworld.py` in the bundled data) as a module.
 
     >>> tw = toyworld(); img, caption, scene = tw.make_example(seed=1, size=64)
     """

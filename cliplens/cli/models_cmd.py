@@ -5,6 +5,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from ..assets import assets_dir
 from ..models.spec import PRESETS, parse_spec
 from .app import app
 from .common import JsonOpt, console, print_json
@@ -14,7 +15,8 @@ def _local_status(spec: str) -> str:
     """'bundled', 'cached' (in the HF cache) or 'download' (needs network on first use)."""
     parsed = parse_spec(spec)
     if Path(parsed.name).exists():
-        return "bundled" if "assets" in Path(parsed.name).parts else "local"
+        bundled = assets_dir().resolve()
+        return "bundled" if Path(parsed.name).resolve().is_relative_to(bundled) else "local"
     if parsed.backend == "openclip" and parsed.pretrained:
         import open_clip
 

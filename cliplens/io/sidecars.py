@@ -290,7 +290,7 @@ def write_sidecars(items: Sequence[tuple[str | os.PathLike, Sequence[str] | str]
     Checks the batch for clashes first (`SidecarClashError`, nothing written); then each item is
     written or becomes an `ItemError` (index = position in `items`); the batch goes on.
 
-        >>> write_sidecars([("a.png", ["red", "circle"])])   # doctest: +SKIP  (a.png.txt: "red, circle")
+        >>> write_sidecars([("a.png", ["red", "circle"])])  # doctest: +SKIP
     """
     if kind not in ("txt", "xmp"):
         raise InvalidInputError(f"kind {kind!r}: use 'txt' or 'xmp'")

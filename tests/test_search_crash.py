@@ -85,7 +85,7 @@ def _rows(index: Path) -> int:
 
 def _holds_lock(index: Path, pid: int) -> bool:
     try:
-        return (index / "write.lock").read_text().strip() == str(pid)
+        return (index / "write.pid").read_text().strip() == str(pid)  # written by the lock holder
     except OSError:
         return False
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import CliplensError, ImageLoadError
-from .index import EmbedBatch, Embedder
+from ..errors import CliplensError
+from .sync import EmbedBatch, Embedder
 
 
 class _RayEmbed:
@@ -32,7 +32,7 @@ class _RayEmbed:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from ..embed import embed_images
-        from .index import _image_size
+        from .sync import image_size
 
         paths = [str(p) for p in batch["path"]]
         res = embed_images(self.enc, paths, batch_size=max(1, len(paths)), use_cache=self.use_cache,
@@ -47,7 +47,7 @@ class _RayEmbed:
                 h, v = good[p]
                 vecs[i] = v
                 with open(p, "rb") as fh:
-                    w, hh = _image_size(fh.read())
+                    w, hh = image_size(fh.read())
                 out_hash.append(h)
                 out_w.append(w)
                 out_h.append(hh)
@@ -100,11 +100,11 @@ def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: in
                                 batch_format="numpy",
                                 **resources)
             for b in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
-                errs = [ImageLoadError(str(p), str(e)) for p, e in zip(b["path"], b["error"]) if e]
+                errs = [(str(p), str(e)) for p, e in zip(b["path"], b["error"]) if e]
                 ok = [i for i, e in enumerate(b["error"]) if not e]
                 vecs = np.asarray(b["vector"], np.float32)[ok] if ok else np.empty((0, b["vector"].shape[-1]), np.float32)
-                yield ([str(b["path"][i]) for i in ok], [str(b["hash"][i]) for i in ok],
-                       [(int(b["width"][i]), int(b["height"][i])) for i in ok], vecs, errs)
+                yield EmbedBatch([str(b["path"][i]) for i in ok], [str(b["hash"][i]) for i in ok],
+                                 [(int(b["width"][i]), int(b["height"][i])) for i in ok], vecs, errs, embedded=len(ok))
         finally:
             if started:
                 ray.shutdown()

@@ -13,3 +13,62 @@ ON_ERROR = "skip"
 ON_ERROR_CHOICES = ("skip", "raise")
 #: the model used when none is named
 MODEL = "sd15"
+
+# ----------------------------------------------------------------------------------------- guide
+#: image parametrisation: "shapes" won benchmarks/guide.py (see BENCHMARKS.md, guide section)
+GUIDE_PARAM = "shapes"
+GUIDE_PARAM_CHOICES = ("pixels", "fourier", "pyramid", "shapes")
+#: "full" (augmented cutouts, priors, schedule) | "naive" (the textbook loop on pixels)
+GUIDE_MODE = "full"
+GUIDE_MODE_CHOICES = ("full", "naive")
+#: output side in pixels (or "WxH"); the toy models see 64 px, so 128 is plenty for them
+GUIDE_SIZE = 128
+GUIDE_STEPS = 150
+#: augmented views of the image per step
+GUIDE_CUTOUTS = 8
+GUIDE_SEED = 0
+#: largest seed (torch generators take 64-bit signed seeds)
+GUIDE_MAX_SEED = 2**63 - 1
+#: filled shapes and strokes of the "shapes" parametrisation
+GUIDE_SHAPES = 4
+GUIDE_STROKES = 0
+
+# --------------------------------------------------------------------------------------- compose
+#: model family the prompt composer writes for (cliplens.compose.TARGETS)
+COMPOSE_TARGET = "flux"
+COMPOSE_TARGET_CHOICES = ("flux", "flux-dev", "flux-schnell", "sd3", "sdxl", "sd15")
+#: how a prompt text is read: "auto" tries JSON, a Python literal, YAML, then plain text
+COMPOSE_INPUT_FORMAT = "auto"
+COMPOSE_INPUT_FORMAT_CHOICES = ("auto", "json", "python", "yaml", "text")
+#: emphasis / BREAK syntax of the CLIP fields: "a1111" (A1111, Forge) or "comfyui"
+COMPOSE_SYNTAX = "a1111"
+COMPOSE_SYNTAX_CHOICES = ("a1111", "comfyui")
+#: seconds to wait for the optional LLM rewrite endpoint before keeping the deterministic text
+COMPOSE_REWRITE_TIMEOUT = 10.0
+#: output of `cliplens prompt compose`: "text" | "json" | "comfyui" (API-format nodes)
+COMPOSE_FORMAT = "text"
+COMPOSE_FORMAT_CHOICES = ("text", "json", "comfyui")
+
+# ----------------------------------------------------------------------------------- interrogate
+#: mode when none is given, on every surface (CLI, Python, HTTP API, page)
+INTERROGATE_MODE = "best"
+INTERROGATE_MODES = ("best", "classic", "fast", "negative", "style", "caption", "analyze")
+#: chains (best/negative/style) add at least this many phrases ...
+INTERROGATE_MIN_FLAVORS = 8
+#: ... and at most this many; fast mode takes this many top phrases
+INTERROGATE_MAX_FLAVORS = 32
+#: classic mode's flavor phrases after caption/medium/artist/trending/movement (when max_flavors is not given)
+INTERROGATE_CLASSIC_FLAVORS = 3
+#: parts whose confidence is below this are left out of the prompt (None: keep every part, mark weak ones)
+INTERROGATE_MIN_CONFIDENCE = None
+#: a part whose confidence is below this is shown as weak (CLI, page)
+INTERROGATE_WEAK_CONFIDENCE = 0.7
+#: an artist enters a prompt only with at least this confidence (attribution is a guess; 1.0 = stands
+#: out from the artist list more than the best of that many unrelated names would by chance)
+INTERROGATE_ARTIST_MIN_CONFIDENCE = 1.0
+#: two phrases whose (table-centred) embeddings are closer than this never both appear in a prompt
+INTERROGATE_DEDUPE_SIMILARITY = 0.95
+#: negative mode: phrases naming what the image is NOT, before the common defect terms
+INTERROGATE_NEGATIVE_STYLE_PHRASES = 6
+#: longest caption accepted (characters); longer ones are refused by the HTTP API, cut by the library
+INTERROGATE_MAX_CAPTION_CHARS = 2000

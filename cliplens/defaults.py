@@ -72,3 +72,46 @@ INTERROGATE_DEDUPE_SIMILARITY = 0.95
 INTERROGATE_NEGATIVE_STYLE_PHRASES = 6
 #: longest caption accepted (characters); longer ones are refused by the HTTP API, cut by the library
 INTERROGATE_MAX_CAPTION_CHARS = 2000
+
+# ------------------------------------------------------------- judge / classify / similarity ("A")
+#: prompts longer than the text window: "warn" (cut like CLIP does, report it) | "truncate" | "chunks" | "error"
+LONG_PROMPTS = "warn"
+LONG_PROMPTS_CHOICES = ("warn", "truncate", "chunks", "error")
+#: best-of-N keeps every candidate (best first) unless top_k is given
+RANK_TOP_K: int | None = None
+#: feedback: how many "shows but not asked for" phrases, and the presence needed for "present"
+FEEDBACK_UNREQUESTED_K = 8
+FEEDBACK_MARGIN = 0.0
+#: zero-shot template ensemble: OpenAI's 7-template subset of its 80 ImageNet templates. OpenAI
+#: chose these 7 because their ensemble scores like the full 80 on ImageNet, at 1/11 of the text
+#: passes; 4 plain templates ("short") were the old Python/page default, 80 the old CLI default.
+CLASSIFY_TEMPLATES = "imagenet7"
+#: labels listed per image
+CLASSIFY_TOP_K = 5
+#: tags: score kind, how a tag is written for CLIP, tags kept per image, server's vocabulary
+TAG_SCORE = "margin"
+TAG_TEMPLATE = "{}"
+TAG_TOP_K = TOP_K
+TAG_VOCABULARY = "mediums"
+#: sidecars: "append" keeps what is there and adds missing tags; "full" names a.png -> a.png.txt
+SIDECAR_MODE = "append"
+SIDECAR_MODE_CHOICES = ("append", "overwrite", "skip")
+SIDECAR_NAMING = "full"
+SIDECAR_NAMING_CHOICES = ("full", "stem")
+#: request bounds for work that multiplies (labels x templates texts are encoded per request)
+MAX_LABELS = 1000
+MAX_TEMPLATES = 100
+MAX_LABEL_TEXTS = 8192
+MAX_TAG_TOP_K = 200
+
+# ------------------------------------------------------------------------------------ search ("B")
+#: hits per query (the page asks for more by sending top_k)
+SEARCH_TOP_K = TOP_K
+#: most hits one request may ask for, and bounds of the server's search filters
+MAX_SEARCH_TOP_K = 1000
+MAX_SEARCH_FOLDERS = 64
+MAX_PIXEL_FILTER = 1_000_000
+#: cosine similarity above which two indexed images are near-duplicates (resized/recompressed copies)
+DEDUPE_THRESHOLD = 0.95
+#: images per embedding batch and per commit when indexing (a kill loses at most one batch)
+INDEX_BATCH_SIZE = 64

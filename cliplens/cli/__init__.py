@@ -1,6 +1,8 @@
 """`cliplens <verb>`: a thin layer over the library; errors become one line and exit code 2.
 
 Each capability keeps its verbs in its own module here; importing the module registers them.
+Those modules import only typer/rich (and light cliplens modules) at top level, so `cliplens --help`
+starts fast; the library is imported inside each command function.
 """
 from __future__ import annotations
 
@@ -14,14 +16,17 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: library errors become one line on stderr and exit code 2."""
     try:
         app()
-    except CliplensError as exc:
-        from .common import err_console
+    except CliplensError as exc:   # raised outside a verb (e.g. by a parameter callback)
+        from .app import report_error
 
-        err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        report_error(exc)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except BrokenPipeError:   # `cliplens ... | head`: the reader left; not an error worth a traceback
+        sys.stderr.close()
+        sys.exit(0)

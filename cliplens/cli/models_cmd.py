@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Table
-
 from ..assets import assets_dir
-from ..models.spec import PRESETS, parse_spec
 from .app import app
 from .common import JsonOpt, console, print_json
 
 
 def _local_status(spec: str) -> str:
     """'bundled', 'cached' (in the HF cache) or 'download' (needs network on first use)."""
+    from ..models.spec import parse_spec
+
     parsed = parse_spec(spec)
     if Path(parsed.name).exists():
         bundled = assets_dir().resolve()
@@ -37,6 +36,10 @@ def models_cmd(json_out: JsonOpt = False) -> None:
 
     Example: [bold]cliplens models --json[/bold]
     """
+    from rich.table import Table
+
+    from ..models.spec import PRESETS
+
     rows = []
     for p in PRESETS.values():
         rows.append({"name": p.name, "spec": p.spec, "description": p.description, "status": _local_status(p.spec),
@@ -51,3 +54,5 @@ def models_cmd(json_out: JsonOpt = False) -> None:
         table.add_row(r["name"], r["status"], r["description"], r["spec"])
     console.print(table)
     console.print("Any open_clip tag (openclip:ARCH/TAG), transformers id (hf:ID), ONNX folder or local folder works too.")
+    console.print(f"Bundled toy models, example image and toy-world fixtures: {assets_dir()}", highlight=False,
+                  soft_wrap=True)

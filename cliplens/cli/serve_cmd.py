@@ -1,29 +1,61 @@
-"""`cliplens serve`: the HTTP API and web page on one local port."""
+"""`cliplens serve`: the HTTP API and web page on one local port.
+
+The port is bound *before* the model loads and before any URL is printed: a busy port is one clear
+line and exit code 2, never a "serving on http://..." line followed by a traceback from uvicorn.
+"""
 from __future__ import annotations
 
+import errno
 import secrets
+import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from .. import defaults
 from ..errors import InvalidInputError
 from .app import app
-from ..models.spec import DEFAULT_MODEL
 from .common import DeviceOpt, PrecisionOpt, console
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket on (host, port), or InvalidInputError saying why it cannot be had.
+
+    >>> s = bind_socket("127.0.0.1", 0); s.getsockname()[1] > 0
+    True
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InvalidInputError(f"cannot serve on host {host!r}: {exc.strerror or exc}") from None
+    family, kind, proto, _, addr = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if sys.platform != "win32":   # on Windows SO_REUSEADDR would let two servers share a port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(addr)
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise InvalidInputError(f"port {port} on {host} is already in use: stop the other server or choose "
+                                    "another --port (--port 0 picks a free one)") from None
+        raise InvalidInputError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
 
 
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to bind. Anything but loopback needs --token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port (0: any free port).")] = 8000,
     model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model(s) to serve (repeatable; the first is the default). Clients choose only among these.")] = None,
     index: Annotated[Optional[list[Path]], typer.Option("--index", help="Search index folder to serve (repeatable).")] = None,
     root: Annotated[Optional[list[Path]], typer.Option("--root", help="Extra image folder clients may name by path (repeatable).")] = None,
     token: Annotated[Optional[str], typer.Option("--token", envvar="CLIPLENS_TOKEN", help="Secret every request must carry (X-Cliplens-Token header). 'auto' makes one up and prints it.")] = None,
     caption_model: Annotated[Optional[str], typer.Option("--caption-model", help="Captioner for interrogate (name, folder, or none).")] = None,
-    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest request body in MiB.")] = 32.0,
-    max_pixels: Annotated[int, typer.Option("--max-pixels", help="Largest decoded image, in pixels.")] = 40_000_000,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=0.001, help="Largest request body in MiB.")] = 32.0,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=1, help="Largest decoded image, in pixels.")] = 40_000_000,
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     preload: Annotated[bool, typer.Option("--preload/--lazy", help="Load the default model before accepting requests.")] = True,
@@ -35,22 +67,30 @@ def serve_cmd(
       [bold]cliplens serve --model toyclip --index ./my-index[/bold]
       [bold]cliplens serve --host 0.0.0.0 --token auto[/bold]          (LAN access; every request needs the token)
     """
+    auto_token = token == "auto"
+    if auto_token:
+        token = secrets.token_urlsafe(24)
     import uvicorn
 
     from ..server import Limits, create_app
 
-    if token == "auto":
-        token = secrets.token_urlsafe(24)
-        console.print(f"token: [bold]{token}[/bold]  (send it as the X-Cliplens-Token header)", highlight=False)
-    if not 0 <= port <= 65535:
-        raise InvalidInputError(f"--port must be between 0 and 65535, got {port}")
     limits = Limits(max_request_bytes=int(max_upload_mb * 1024 * 1024), max_image_pixels=max_pixels)
-    application = create_app(models=model or [DEFAULT_MODEL], index_dirs=index or [], roots=root or [], token=token,
-                             host=host, device=device, precision=precision, limits=limits,
-                             caption_model=caption_model, preload=preload)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/"
-    console.print(f"cliplens serving {', '.join(application.state.cl.models)} on {url}  (API docs: /docs)", highlight=False)
-    if token:
-        console.print(f"every request needs the token; in a browser open {url}?token=YOUR_TOKEN once", highlight=False)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    # checks the bind/token rules without loading a model; the model loads after the port is ours
+    application = create_app(models=model or [defaults.MODEL], index_dirs=index or [], roots=root or [],
+                             token=token, host=host, device=device, precision=precision, limits=limits,
+                             caption_model=caption_model, preload=False)
+    sock = bind_socket(host, port)   # a busy port fails here: one line, exit 2, no URL printed
+    try:
+        if preload:
+            application.state.cl.encoder()
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{sock.getsockname()[1]}/"
+        if auto_token:
+            console.print(f"token: [bold]{token}[/bold]  (send it as the X-Cliplens-Token header)", highlight=False)
+        console.print(f"cliplens serving {', '.join(application.state.cl.models)} on {url}  (API docs: /docs)",
+                      highlight=False)
+        if token:
+            console.print(f"every request needs the token; in a browser open {url}?token=YOUR_TOKEN once", highlight=False)
+        uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False)).run(sockets=[sock])
+    finally:
+        sock.close()

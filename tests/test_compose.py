@@ -322,7 +322,10 @@ def test_targets_fields_and_comfyui_inputs():
     assert set(n["inputs"]) == {"clip", "width", "height", "crop_w", "crop_h", "target_width", "target_height",
                                 "text_g", "text_l"}
     assert (n["inputs"]["width"], n["inputs"]["height"]) == (832, 1216)
-    assert n["inputs"]["text_l"].startswith("professional real photo")
+    # issue 15: both SDXL encoders get every keyword (text_l used to get 11/75 tokens, style only)
+    assert n["inputs"]["text_l"] == n["inputs"]["text_g"]
+    for word in ("glasses", "ponytail", "headphone", "carpet", "photo"):
+        assert word in n["inputs"]["text_l"], word
 
     sd15 = compose(data, "sd15")
     assert set(sd15.fields) == {"text"} and sd15.negative == "blurry, lowres"
@@ -388,14 +391,15 @@ def test_cli_compose_formats(runner, tmp_path):
 
 
 def test_cli_errors(runner):
+    """Bad input: one line naming the flag, exit code 2 (no traceback)."""
     from cliplens.cli import app
 
     res = runner.invoke(app, ["prompt", "compose", "missing.json"])
-    assert isinstance(res.exception, InvalidInputError) and "not found" in str(res.exception)
+    assert res.exit_code == 2 and "not found" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["prompt", "compose", '{"a": "b"}', "--format", "xml"])
-    assert isinstance(res.exception, InvalidInputError)
+    assert res.exit_code == 2 and "xml" in res.output
     res = runner.invoke(app, ["prompt", "compose", '{"a": "b"}', "-w", "subject"])
-    assert isinstance(res.exception, InvalidInputError) and "--weight" in str(res.exception)
+    assert res.exit_code == 2 and "--weight" in res.output
 
 
 def test_cli_lint(runner):

@@ -18,8 +18,8 @@ from .parse import parse_prompt
 from .rewrite import rewrite_sentences
 from .sentence import realise
 from .slots import SLOTS, Structured, structure
-from .tokens import CLIP_WINDOW, clip_tokens, t5_tokens
+from .tokens import ClipTokens, clip_tokens, t5_tokens
 
 __all__ = ["compose", "compose_json", "ComposeResult", "Target", "TARGETS", "extract_keywords", "phrase_keywords",
            "KeywordResult", "lint_prompt", "LintReport", "LintIssue", "parse_prompt", "rewrite_sentences", "realise",
-           "structure", "Structured", "SLOTS", "clip_tokens", "t5_tokens", "CLIP_WINDOW"]
+           "structure", "Structured", "SLOTS", "clip_tokens", "t5_tokens", "ClipTokens"]

@@ -9,19 +9,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
+from .. import defaults
 from ..errors import InvalidInputError
-from .keywords import KEYWORD_ORDER, extract_keywords
+from ..results import Result
+from .keywords import KEYWORD_ORDER, SYNTAXES, extract_keywords
 from .parse import parse_prompt
 from .rewrite import rewrite_sentences
 from .sentence import realise, realise_plain
 from .slots import Structured, structure
-from .tokens import CLIP_WINDOW, clip_tokens, t5_tokens
-
-#: style-leaning slots CLIP-L gets first for SDXL (text_l); text_g gets everything
-_STYLE_SLOTS = ("style", "lighting", "colors", "camera", "mood", "quality", "subject", "objects")
+from .text import cjk_ratio
+from .tokens import clip_tokens, t5_tokens
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class Target:
     t5_limit: int
     node: str
     negative_used: bool = True
+    #: the target's UI reads ``(term:1.2)`` emphasis in its CLIP fields
+    emphasis: bool = True
 
 
 TARGETS: dict[str, Target] = {
@@ -44,16 +46,22 @@ TARGETS: dict[str, Target] = {
                            ("clip_l",), "t5xxl", 256, "CLIPTextEncodeFlux", negative_used=False),
     "sd3": Target("sd3", "SD3/3.5: CLIP-L and CLIP-G keywords + T5-XXL sentences (256 T5 tokens)",
                   ("clip_l", "clip_g"), "t5xxl", 256, "CLIPTextEncodeSD3"),
-    "sdxl": Target("sdxl", "SDXL: text_g (OpenCLIP bigG, all keywords) + text_l (CLIP-L, style first)",
-                   ("text_g", "text_l"), None, 0, "CLIPTextEncodeSDXL"),
+    "sdxl": Target("sdxl", "SDXL: text_g (OpenCLIP bigG) and text_l (CLIP-L) both get every keyword, in the same "
+                           "order; each reads its own 75-token window", ("text_g", "text_l"), None, 0,
+                   "CLIPTextEncodeSDXL"),
     "sd15": Target("sd15", "SD 1.x: one CLIP-L prompt", ("text",), None, 0, "CLIPTextEncode"),
 }
 TARGETS["flux-dev"] = TARGETS["flux"]
 
 
 @dataclass
-class ComposeResult:
-    """Everything `compose` produced; `to_dict()` is what `--format json` prints."""
+class ComposeResult(Result):
+    """Everything `compose` produced; `to_dict()` is what `--json`, `--format json` and /api/compose return.
+
+    `fields`: encoder field -> text; `tokens`: field -> {tokens, limit, tokenizer, exact};
+    `dropped`: keywords left out of a CLIP field (past its window); `emphasis_removed`: weighted
+    terms whose weight could not be carried (T5 reads no weight syntax); `warnings`: one line each.
+    """
 
     target: str
     fields: dict[str, str]
@@ -61,14 +69,11 @@ class ComposeResult:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     dropped: dict[str, list[str]] = field(default_factory=dict)
     chunks: dict[str, list[str]] = field(default_factory=dict)
+    emphasis_removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source_format: str = "json"
     params: dict[str, Any] = field(default_factory=dict)
     rewritten: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict."""
-        return asdict(self)
 
     def to_comfyui(self, clip_node: str = "4", clip_output: int = 0) -> dict[str, Any]:
         """API-format ComfyUI nodes (positive, and negative when given) wired to `clip_node`'s CLIP output.
@@ -117,9 +122,6 @@ class ComposeResult:
             lines.append(f"[negative] {tk.get('tokens')}/{tk.get('limit')} tokens")
             lines.append(self.negative)
             lines.append("")
-        for name, d in self.dropped.items():
-            if d:
-                lines.append(f"dropped from {name} (over {CLIP_WINDOW} tokens): {', '.join(d)}")
         for w in self.warnings:
             lines.append(f"warning: {w}")
         return "\n".join(lines).rstrip() + "\n"
@@ -132,21 +134,36 @@ def _structured_view(s: Structured) -> dict[str, list[str]]:
     return view
 
 
-def compose(prompt: Any, target: str = "flux", *, input_format: str = "auto", clip: Any = None,
-            t5_tokenizer: Any = None, emphasis: dict[str, float] | None = None, syntax: str = "a1111",
-            chunk: bool = False, rewrite_url: str | None = None, rewrite_model: str | None = None,
-            rewrite_timeout: float = 10.0) -> ComposeResult:
+def _weight_text(term: str, w: float) -> str:
+    return f"({term}:{round(w, 2):g})" if w >= 1 else f"[{term}]" if abs(w - 1 / 1.1) < 1e-3 else f"({term}:{round(w, 2):g})"
+
+
+def compose(prompt: Any, target: str = defaults.COMPOSE_TARGET, *, input_format: str = defaults.COMPOSE_INPUT_FORMAT,
+            clip: Any = None, t5_tokenizer: Any = None, emphasis: dict[str, float] | None = None,
+            syntax: str = defaults.COMPOSE_SYNTAX, chunk: bool = False, rewrite_url: str | None = None,
+            rewrite_model: str | None = None, rewrite_timeout: float = defaults.COMPOSE_REWRITE_TIMEOUT
+            ) -> ComposeResult:
     """Compose the texts a `target` model's encoders want from a structured prompt.
 
     `prompt`: a dict/list (already parsed) or text (JSON, Python dict literal, YAML or plain).
-    `clip`: None (bundled OpenAI CLIP BPE), an `Encoder`, or a CLIP tokenizer folder.
+    `clip`: None (the bundled OpenAI CLIP BPE, no model), an `Encoder`, or a CLIP tokenizer folder.
     `t5_tokenizer`: a T5 tokenizer path (else ``CLIPLENS_T5_TOKENIZER``, the HF cache, or an estimate).
-    `emphasis`: {slot or keyword: weight} written as ``(kw:1.2)``; `chunk`: BREAK chunks instead of
-    dropping keywords past 75 tokens; `rewrite_url`: an OpenAI-compatible endpoint that polishes
-    the T5 sentences (the deterministic text is kept if it fails).
+    `emphasis`: {slot or keyword: weight} written as ``(kw:1.2)``; weights written in the prompt,
+    ``(term:1.2)`` / ``[term]``, are carried into the CLIP fields (A1111 and ComfyUI read them) and
+    reported in `emphasis_removed` + a warning for T5, which reads no weights. `chunk`: BREAK
+    chunks instead of dropping keywords past the CLIP window; `rewrite_url`: an OpenAI-compatible
+    endpoint that polishes the T5 sentences (the deterministic text is kept if it fails).
+
+    SDXL: text_g (OpenCLIP bigG) and text_l (CLIP-L) both get every keyword in the same order,
+    as SDXL UIs send one prompt to both encoders.
+
+    >>> compose({"subject": "castle", "count": 3}, "sd15").fields["text"]
+    'three castles'
     """
     if target not in TARGETS:
-        raise InvalidInputError(f"unknown target {target!r}: use one of {', '.join(sorted(TARGETS))}")
+        raise InvalidInputError(f"unknown target {target!r}: target must be one of {', '.join(sorted(TARGETS))}")
+    if syntax not in SYNTAXES:
+        raise InvalidInputError(f"syntax must be one of {', '.join(SYNTAXES)}, got {syntax!r}")
     t = TARGETS[target]
     if isinstance(prompt, (str, bytes)):
         data, fmt = parse_prompt(prompt, input_format)
@@ -156,28 +173,26 @@ def compose(prompt: Any, target: str = "flux", *, input_format: str = "auto", cl
     if not [i for i in s.items if i.slot != "negative"]:
         raise InvalidInputError("the prompt has no text to compose (only empty values, parameters or a negative)")
     counter = clip_tokens(clip)
+    budget = counter.budget
     result = ComposeResult(target=t.name, fields={}, source_format=fmt, params=dict(s.params))
 
     def clip_field(name: str, slots: tuple[str, ...]) -> None:
         kw = extract_keywords(s, counter, slots=slots, emphasis=emphasis, chunk=chunk, syntax=syntax)
         result.fields[name] = kw.text
-        result.tokens[name] = {"tokens": kw.tokens, "limit": CLIP_WINDOW * max(1, len(kw.chunks)) if chunk
-                               else CLIP_WINDOW, "tokenizer": counter.name, "exact": True}
+        result.tokens[name] = {"tokens": kw.tokens, "limit": budget * max(1, len(kw.chunks)) if chunk else budget,
+                               "tokenizer": counter.name, "exact": True}
         if kw.dropped:
             result.dropped[name] = kw.dropped
-            result.warnings.append(f"{name}: {len(kw.dropped)} keyword(s) past CLIP's {CLIP_WINDOW}-token window "
-                                   f"were dropped: {', '.join(kw.dropped)} (use chunk=True / --chunk to keep them)")
+            result.warnings.append(f"{name}: {len(kw.dropped)} keyword(s) past CLIP's {budget}-token window "
+                                   f"were dropped: {', '.join(kw.dropped)} (chunk=True keeps them in BREAK chunks)")
         if chunk and len(kw.chunks) > 1:
             result.chunks[name] = kw.chunks
 
     for name in t.clip_fields:
-        if name == "text_l" and any(s.slot(x) for x in ("style", "lighting", "colors", "camera", "mood", "quality")):
-            clip_field(name, _STYLE_SLOTS)
-        else:
-            clip_field(name, KEYWORD_ORDER)
+        clip_field(name, KEYWORD_ORDER)
 
     if t.t5_field:
-        sentences = realise_plain(s.plain_text) if s.plain_text else realise(s)
+        sentences = realise_plain(s.plain_text) if s.plain_text and not s.keyword_list else realise(s)
         if rewrite_url:
             sentences, warn = rewrite_sentences(sentences, _structured_view(s), rewrite_url, rewrite_model,
                                                 rewrite_timeout)
@@ -192,6 +207,17 @@ def compose(prompt: Any, target: str = "flux", *, input_format: str = "auto", cl
             _, over = t5.cut(sentences, t.t5_limit)
             result.warnings.append(f"{t.t5_field}: {n} tokens{'' if t5.exact else ' (estimated)'} but {t.name} reads "
                                    f"{t.t5_limit}; cut off from: {over[:200]!r}")
+        weighted = [_weight_text(k, w) for k, w in s.weights.items() if abs(w - 1.0) > 1e-9]
+        if weighted:
+            result.emphasis_removed = weighted
+            result.warnings.append(f"{t.t5_field}: emphasis {', '.join(weighted)} removed (T5 reads no weight "
+                                   f"syntax); it is kept in {', '.join(t.clip_fields)}")
+
+    text = " ".join(i.text for i in s.items)
+    if cjk_ratio(text) > 0.05:
+        readers = "CLIP-L and T5-XXL read" if t.t5_field else "CLIP reads"
+        result.warnings.append(f"{readers} English best: non-English values are kept as written, but an English "
+                               "translation of them will match the picture more reliably")
 
     neg = [i for i in s.items if i.slot == "negative"]
     if neg:
@@ -199,17 +225,16 @@ def compose(prompt: Any, target: str = "flux", *, input_format: str = "auto", cl
                           weights=s.weights)
         kw = extract_keywords(negs, counter, slots=("subject",), chunk=chunk, syntax=syntax)
         result.negative = kw.text
-        result.tokens["negative"] = {"tokens": kw.tokens, "limit": CLIP_WINDOW, "tokenizer": counter.name,
-                                     "exact": True}
+        result.tokens["negative"] = {"tokens": kw.tokens, "limit": budget, "tokenizer": counter.name, "exact": True}
         if kw.dropped:
             result.dropped["negative"] = kw.dropped
-            result.warnings.append(f"negative: dropped past {CLIP_WINDOW} tokens: {', '.join(kw.dropped)}")
+            result.warnings.append(f"negative: dropped past {budget} tokens: {', '.join(kw.dropped)}")
         if not t.negative_used:
             result.warnings.append(f"{t.name} is guidance-distilled and ignores negative prompts unless you run "
                                    "true CFG; the negative text is given anyway")
     return result
 
 
-def compose_json(prompt: Any, target: str = "flux", **kw: Any) -> str:
+def compose_json(prompt: Any, target: str = defaults.COMPOSE_TARGET, **kw: Any) -> str:
     """`compose(...)` as a JSON string (what `--format json` prints)."""
     return json.dumps(compose(prompt, target, **kw).to_dict(), ensure_ascii=False, indent=2)

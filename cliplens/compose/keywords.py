@@ -1,4 +1,4 @@
-"""Slotted prompt -> comma-separated visual keywords for CLIP, within one 75-token window.
+"""Slotted prompt -> comma-separated visual keywords for CLIP, within one CLIP token window.
 
 CLIP matches keywords, not grammar, and weighs early tokens most: phrases are split at "with",
 "wearing", "in her"..., filler words are dropped, duplicates removed, the most visual slots
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .slots import Item, Structured
 from .text import clean_phrase, dedupe_words, has_cjk
-from .tokens import CLIP_WINDOW, ClipTokens, clip_tokens
+from .tokens import ClipTokens, clip_tokens
 
 #: order keywords appear in (subject first: CLIP weighs early tokens most)
 KEYWORD_ORDER = ("subject", "objects", "appearance", "outfit", "action", "setting", "background", "colors", "style",
@@ -144,8 +144,10 @@ def keyword_list(s: Structured, slots: tuple[str, ...] = KEYWORD_ORDER) -> list[
 
 
 def fit_keywords(entries: list[tuple[str, str, float | None]], counter: ClipTokens,
-                 budget: int = CLIP_WINDOW) -> tuple[list[tuple[str, str, float | None]], list[str]]:
-    """Drop the least visual keywords until ", ".join fits `budget` tokens; returns (kept, dropped)."""
+                 budget: int | None = None) -> tuple[list[tuple[str, str, float | None]], list[str]]:
+    """Drop the least visual keywords until ", ".join fits `budget` tokens (default: the counter's
+    window); returns (kept, dropped)."""
+    budget = budget or counter.budget
     kept = list(entries)
     dropped: list[str] = []
     costs = [counter.count(k) for k, _, _ in kept]
@@ -174,20 +176,21 @@ def fit_keywords(entries: list[tuple[str, str, float | None]], counter: ClipToke
     return kept, dropped
 
 
-def extract_keywords(s: Structured, counter: ClipTokens | None = None, *, budget: int = CLIP_WINDOW,
+def extract_keywords(s: Structured, counter: ClipTokens | None = None, *, budget: int | None = None,
                      slots: tuple[str, ...] = KEYWORD_ORDER, emphasis: dict[str, float] | None = None,
                      chunk: bool = False, syntax: str = "a1111") -> KeywordResult:
     """Keywords for one CLIP encoder.
 
     `emphasis` maps a slot name ("subject", "style"...) or a keyword to a weight, written as
     ``(keyword:1.2)``; weights already in the input (``(red:1.3)``) are kept. `chunk=True`
-    keeps every keyword, packed into 75-token windows joined with ``BREAK`` (A1111) or returned
+    keeps every keyword, packed into token windows joined with ``BREAK`` (A1111) or returned
     as separate chunks (ComfyUI). Token counts are of the text without weight syntax, as both UIs
     strip it before tokenizing.
     """
     if syntax not in SYNTAXES:
         raise ValueError(f"syntax must be one of {SYNTAXES}")
     counter = counter or clip_tokens()
+    budget = budget or counter.budget
     emphasis = {k.lower(): v for k, v in (emphasis or {}).items()}
     entries = keyword_list(s, slots)
     if "subject" in emphasis and "objects" not in emphasis and not s.slot("subject"):

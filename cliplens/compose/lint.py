@@ -1,4 +1,4 @@
-"""Lint a prompt meant for CLIP: code syntax, text past token 75, duplicates, sentence style.
+"""Lint a prompt meant for CLIP: code syntax, text past the CLIP window, duplicates, sentence style.
 
     >>> [i.code for i in lint_prompt('{"subject": "cat"}').issues]
     ['json-syntax']
@@ -8,12 +8,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+import ast
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from .parse import parse_prompt
-from .text import extract_weights, has_cjk
-from .tokens import CLIP_WINDOW, ClipTokens, clip_tokens
+from ..errors import InvalidInputError
+from ..results import Result
+from ..text.phrases import plain_text
+from .text import has_cjk
+from .tokens import ClipTokens, clip_tokens
 
 _STOPWORDS = {"a", "an", "the", "is", "are", "was", "were", "of", "in", "on", "at", "to", "and", "with", "her", "his",
               "their", "she", "he", "they", "it", "its", "this", "that", "there", "while", "who", "which", "be",
@@ -31,34 +35,60 @@ class LintIssue:
 
 
 @dataclass
-class LintReport:
-    """All findings for one prompt, with its CLIP token count (per BREAK chunk)."""
+class LintReport(Result):
+    """All findings for one prompt, with its CLIP token count per BREAK chunk and the window (`limit`)."""
 
     text: str
     tokens: list[int]
+    limit: int
     issues: list[LintIssue] = field(default_factory=list)
+    tokenizer: str = ""
 
     @property
     def ok(self) -> bool:
+        """True when nothing was found (info findings included)."""
         return not self.issues
 
+    @property
+    def failed(self) -> bool:
+        """True when a warning or error was found (what makes `cliplens prompt lint` exit 1)."""
+        return any(i.severity in ("error", "warning") for i in self.issues)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "tokens": self.tokens, "limit": CLIP_WINDOW, "ok": self.ok,
-                "issues": [asdict(i) for i in self.issues]}
+        d = super().to_dict()
+        d["ok"] = self.ok
+        return d
+
+
+def _parses_as_code(text: str) -> str:
+    """'JSON' / 'Python dict' when `text` is a JSON document or a Python literal, else ''.
+
+    YAML is not tried: ``[blue]`` is a YAML list but, in a prompt, A1111 de-emphasis.
+    """
+    t = text.strip()
+    if t[:1] not in "{[":
+        return ""
+    try:
+        data = json.loads(t)
+        return "JSON " if isinstance(data, (dict, list)) else ""
+    except ValueError:
+        pass
+    try:
+        data = ast.literal_eval(t)
+        return "Python literal " if isinstance(data, (dict, list, tuple)) else ""
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
+        pass
+    return "broken JSON/dict " if t[:1] == "{" else ""
 
 
 def _syntax_issue(text: str) -> LintIssue | None:
-    found = sorted({c for c in text if c in '{}[]"`=<>|\\'})
-    keyish = re.search(r"""["']?[\w ]{1,40}["']\s*:\s*["'{\[]""", text)
-    fmt = ""
-    if text.lstrip()[:1] in "{[":
-        try:
-            _, fmt = parse_prompt(text)
-        except Exception:  # noqa: BLE001 - broken JSON is still JSON syntax
-            fmt = "broken JSON/dict"
-    if not found and not keyish and not fmt:
+    # A1111/ComfyUI emphasis, (term:1.2), (term) and [term], is prompt syntax, not code: look past it
+    rest = plain_text(text)
+    found = sorted({c for c in rest if c in '{}[]"`=<>|\\'})
+    keyish = re.search(r"""["'][\w ]{1,40}["']\s*:\s*["'{\[]|^\s*\{?\s*[\w ]{1,40}:\s*["'{\[]""", text)
+    what = _parses_as_code(text)
+    if not found and not keyish and not what:
         return None
-    what = f"{fmt} " if fmt and fmt != "text" else ""
     return LintIssue("json-syntax", "error",
                      f"prompt contains {what}code syntax ({''.join(found) or 'key: value pairs'}); encoders read braces, "
                      "quotes and key names as noise. Run `cliplens prompt compose` to turn it into keywords and sentences",
@@ -96,23 +126,33 @@ def _sentence_style(text: str) -> str | None:
 
 
 def lint_prompt(text: str, clip: Any = None) -> LintReport:
-    """Check a CLIP prompt. `clip`: None (bundled OpenAI CLIP BPE), an `Encoder` or a tokenizer folder."""
+    """Check a CLIP prompt. `clip`: None (bundled OpenAI CLIP BPE), an `Encoder` or a tokenizer folder.
+
+    Emphasis syntax, ``(term:1.2)``, ``(term)``, ``[term]``, is read as A1111 does and is not counted.
+
+    >>> r = lint_prompt("a cat, [blue], (glasses:1.2)")
+    >>> r.ok, r.tokens
+    (True, [6])
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("text is empty: give the prompt to lint")
     counter: ClipTokens = clip_tokens(clip)
-    plain, _ = extract_weights(text)
+    budget = counter.budget
+    plain = plain_text(text)
     chunks = [c.strip() for c in re.split(r"\bBREAK\b", plain)] if "BREAK" in plain else [plain.strip()]
     tokens = [counter.count(c) for c in chunks]
-    report = LintReport(text=text, tokens=tokens)
+    report = LintReport(text=text, tokens=tokens, limit=budget, tokenizer=counter.name)
     syn = _syntax_issue(text)
     if syn:
         report.issues.append(syn)
     for n, (chunk, count) in enumerate(zip(chunks, tokens)):
-        if count > CLIP_WINDOW:
-            kept, over = counter.cut(chunk, CLIP_WINDOW)
+        if count > budget:
+            kept, over = counter.cut(chunk, budget)
             where = f" in BREAK chunk {n + 1}" if len(chunks) > 1 else ""
             report.issues.append(LintIssue(
                 "clip-too-long", "warning",
-                f"{count} CLIP tokens{where}; one window reads {CLIP_WINDOW}: everything after "
-                f"{kept[-40:]!r} is ignored (or starts a new 75-token chunk that CLIP encodes separately)", over))
+                f"{count} CLIP tokens{where}; one window reads {budget}: everything after "
+                f"{kept[-40:]!r} is ignored (or starts a new {budget}-token chunk that CLIP encodes separately)", over))
     dups = _duplicates(plain)
     if dups:
         report.issues.append(LintIssue("duplicate-terms", "warning",
@@ -123,8 +163,9 @@ def lint_prompt(text: str, clip: Any = None) -> LintReport:
             "sentence-style", "info",
             "this reads like sentences; CLIP matches comma-separated visual keywords best. Send sentences to T5 "
             "(flux/sd3 t5xxl) and keywords to CLIP: `cliplens prompt compose`", prose))
-    if plain.count("(") != plain.count(")") or text.count("(") != text.count(")"):
+    if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
         report.issues.append(LintIssue("unbalanced-brackets", "warning",
-                                       "unbalanced ( ) : the UI reads everything after it as emphasised text",
-                                       f"{text.count('(')} '(' vs {text.count(')')} ')'"))
+                                       "unbalanced brackets: the UI reads everything after an unclosed ( or [ as "
+                                       "emphasised text", f"{text.count('(')} '(' vs {text.count(')')} ')', "
+                                       f"{text.count('[')} '[' vs {text.count(']')} ']'"))
     return report

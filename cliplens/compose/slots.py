@@ -117,6 +117,8 @@ class Structured:
     params: dict[str, Any] = field(default_factory=dict)
     plain_text: str | None = None
     weights: dict[str, float] = field(default_factory=dict)
+    #: plain text that is a list of keywords ("a cat, glasses, masterpiece"): T5 gets a sentence built from them
+    keyword_list: bool = False
 
     def slot(self, name: str) -> list[Item]:
         """Items of one slot, in input order."""

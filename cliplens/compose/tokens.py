@@ -1,21 +1,20 @@
 """Token counts with the real tokenizers: CLIP BPE and T5 sentencepiece.
 
-CLIP: the bundled tokenizer files (``assets/models/toyclip/hf``: OpenAI CLIP's own vocab.json and
-merges.txt, so counts are exactly those of SD1/SDXL/SD3/Flux CLIP-L), or any `Encoder`'s
-tokenizer. T5: a tokenizer found locally (an explicit path, ``CLIPLENS_T5_TOKENIZER``, or the
-Hugging Face cache with ``local_files_only``); without one, an *estimate* that says so.
-No model weights are loaded: composing stays fast.
+CLIP: the OpenAI CLIP BPE shipped as package data (`cliplens.text.bpe`, the table SD1/SDXL/SD3/Flux
+CLIP-L use), any `Encoder`'s tokenizer, or a tokenizer folder (vocab.json + merges.txt). Windows,
+counts and cuts come from `cliplens.text.window`, the one place a window size is written down.
+T5: a tokenizer found locally (an explicit path, ``CLIPLENS_T5_TOKENIZER``, or the Hugging Face
+cache); without one, an *estimate* that says so. No torch, no model weights: composing stays fast.
 
     >>> clip = clip_tokens()
-    >>> clip.count("a red circle")
-    3
+    >>> clip.count("a red circle"), clip.budget
+    (3, 75)
     >>> t5 = t5_tokens()          # doctest: +SKIP
     >>> t5.count("A red circle."), t5.exact, t5.source  # doctest: +SKIP
     (5, False, 'estimate (no T5 tokenizer found locally ...)')
 """
 from __future__ import annotations
 
-import html
 import os
 import re
 from dataclasses import dataclass
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import InvalidInputError
+from ..text.bpe import clip_bpe
+from ..text.window import TokenWindow, window
 
-CLIP_WINDOW = 75  # content tokens of one 77-token CLIP window (plus BOS/EOS)
-#: where a T5-XXL tokenizer may already sit in the HF cache (repo, file inside it)
+#: where a T5-XXL tokenizer may already sit in the HF cache (repo, folder inside it)
 T5_CACHE_CANDIDATES = (
     ("black-forest-labs/FLUX.1-dev", "tokenizer_2"),
     ("black-forest-labs/FLUX.1-schnell", "tokenizer_2"),
@@ -45,7 +45,7 @@ T5_ENV = "CLIPLENS_T5_TOKENIZER"
 def _cut_by_words(text: str, count: Callable[[str], int], limit: int) -> tuple[str, str]:
     """Split `text` before the first whitespace-separated word whose tokens pass `limit`.
 
-    Exact for tokenizers that never merge across whitespace (CLIP BPE, sentencepiece words).
+    Exact for tokenizers that never merge across whitespace (sentencepiece words).
     """
     total = 0
     for m in re.finditer(r"\S+", text):
@@ -55,68 +55,25 @@ def _cut_by_words(text: str, count: Callable[[str], int], limit: int) -> tuple[s
     return text, ""
 
 
-def openai_clean(text: str) -> str:
-    """The text clean-up OpenAI CLIP's tokenizer does before BPE (ftfy, HTML entities, whitespace).
-
-    ftfy turns full-width punctuation into ASCII ("，" -> ","), which changes CJK token counts, so
-    counts only match SD's CLIP when the same clean-up runs first.
-
-    >>> openai_clean("a  cat &amp; dog，")
-    'a cat & dog,'
-    """
-    try:
-        import ftfy
-
-        text = ftfy.fix_text(text)
-    except ImportError:  # pragma: no cover - ftfy ships with open_clip
-        pass
-    text = html.unescape(html.unescape(text))
-    return re.sub(r"\s+", " ", text).strip()
-
-
 class ClipTokens:
-    """CLIP BPE counting and cutting; wraps a fast HF tokenizer (after OpenAI's clean-up) or an `Encoder`."""
+    """CLIP token counting and cutting for one encoder's window (`budget` content tokens)."""
 
-    def __init__(self, tokenizer: Any = None, encoder: Any = None, name: str = ""):
-        if tokenizer is None and encoder is None:
-            raise ValueError("give a tokenizer or an encoder")
-        self._tok = tokenizer
-        self._enc = encoder
-        self.name = name or (getattr(encoder, "name", "") if encoder is not None else "clip")
+    def __init__(self, source: Any, name: str = ""):
+        self.window: TokenWindow = window(source)
+        self.budget = self.window.budget
+        self.name = name or self.window.name or "clip"
 
     def ids(self, text: str) -> list[int]:
-        """BPE ids without start/end tokens, untruncated."""
-        if self._enc is not None:
-            return list(self._enc.token_ids(text))
-        return list(self._tok(openai_clean(text), add_special_tokens=False)["input_ids"])
+        """Content ids without start/end tokens, untruncated."""
+        return list(self.window.ids(text)) if text else []
 
     def count(self, text: str) -> int:
-        """Number of content tokens (a window holds 75)."""
-        return len(self.ids(text)) if text else 0
+        """Number of content tokens (compare with `budget`)."""
+        return self.window.count(text)
 
-    def cut(self, text: str, limit: int = CLIP_WINDOW) -> tuple[str, str]:
-        """(text that fits `limit` tokens, the rest): the rest is what CLIP silently ignores.
-
-        With the bundled tokenizer both parts are of the cleaned text (see `openai_clean`).
-        """
-        if self._enc is None and getattr(self._tok, "is_fast", False):
-            text = openai_clean(text)
-            enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
-            offs = enc["offset_mapping"]
-            if len(offs) <= limit:
-                return text, ""
-            at = offs[limit][0]
-            return text[:at].rstrip(), text[at:]
-        return _cut_by_words(text, self.count, limit)
-
-
-@lru_cache(maxsize=4)
-def _hf_clip_tokenizer(folder: str) -> Any:
-    from transformers import CLIPTokenizer
-
-    tok = CLIPTokenizer.from_pretrained(folder)
-    tok.model_max_length = 1 << 30  # we count long texts on purpose: no "sequence too long" warnings
-    return tok
+    def cut(self, text: str, limit: int | None = None) -> tuple[str, str]:
+        """(text that fits `limit` tokens (default: the window), the rest): the rest is what CLIP ignores."""
+        return self.window.cut(text, limit)
 
 
 def clip_tokens(source: Any = None) -> ClipTokens:
@@ -126,16 +83,15 @@ def clip_tokens(source: Any = None) -> ClipTokens:
     3
     """
     if source is None:
-        from ..assets import toy_model_dir
-
-        folder = toy_model_dir("toyclip") / "hf"
-        return ClipTokens(_hf_clip_tokenizer(str(folder)), name="openai-clip-bpe")
+        return ClipTokens(clip_bpe(), name="openai-clip-bpe")
+    if isinstance(source, ClipTokens):
+        return source
     if hasattr(source, "token_ids"):
-        return ClipTokens(encoder=source, name=str(getattr(source, "name", "encoder")))
-    path = Path(str(source))
+        return ClipTokens(source, name=str(getattr(source, "name", "encoder")))
+    path = Path(str(source)).expanduser()
     if not (path / "vocab.json").is_file() or not (path / "merges.txt").is_file():
         raise InvalidInputError(f"{path} holds no CLIP tokenizer (vocab.json + merges.txt)")
-    return ClipTokens(_hf_clip_tokenizer(str(path)), name=str(path))
+    return ClipTokens(clip_bpe(str(path)), name=str(path))
 
 
 # ---------------------------------------------------------------------------------------------- T5
@@ -194,6 +150,12 @@ def _load_t5(path: Path) -> T5Tokens:
 
         return T5Tokens(True, f"tokenizers {path}", count)
     if path.is_dir():
+        for fname in ("tokenizer.json", "spiece.model"):
+            if (path / fname).is_file():
+                try:
+                    return _load_t5(path / fname)
+                except Exception:  # noqa: BLE001 - fall back to transformers below
+                    pass
         from transformers import AutoTokenizer
 
         try:
@@ -204,20 +166,30 @@ def _load_t5(path: Path) -> T5Tokens:
                 return _load_t5(sp_file)
             raise InvalidInputError(f"cannot load a T5 tokenizer from {path}: {exc}") from exc
         return T5Tokens(True, f"transformers {path}", lambda t: len(tok(t)["input_ids"]), tok)
-    raise InvalidInputError(f"T5 tokenizer {path} not found: give a folder with spiece.model/tokenizer.json, "
-                            "a spiece.model file or a tokenizer.json file")
+    raise InvalidInputError(f"T5 tokenizer {path} not found: t5_tokenizer must be a folder with "
+                            "spiece.model/tokenizer.json, a spiece.model file or a tokenizer.json file")
+
+
+def _hub_cache() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
 
 
 def _cached_t5_dir() -> Path | None:
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - huggingface_hub ships with transformers
+    """A T5 tokenizer folder already in the Hugging Face cache (read directly: no hub import, no network)."""
+    root = _hub_cache()
+    if not root.is_dir():
         return None
     for repo, sub in T5_CACHE_CANDIDATES:
-        for fname in ("tokenizer.json", "spiece.model"):
-            hit = try_to_load_from_cache(repo, f"{sub}/{fname}" if sub else fname)
-            if isinstance(hit, str):
-                return Path(hit).parent
+        snaps = root / ("models--" + repo.replace("/", "--")) / "snapshots"
+        if not snaps.is_dir():
+            continue
+        for snap in sorted(snaps.iterdir(), reverse=True):
+            folder = snap / sub if sub else snap
+            if any((folder / f).is_file() for f in ("tokenizer.json", "spiece.model")):
+                return folder
     return None
 
 
@@ -226,7 +198,7 @@ def _t5_from_path(path: str) -> T5Tokens:
     return _load_t5(Path(path).expanduser())
 
 
-_ESTIMATE = T5Tokens(False, f"estimate (no T5 tokenizer found locally; pass --t5-tokenizer PATH or set {T5_ENV})",
+_ESTIMATE = T5Tokens(False, f"estimate (no T5 tokenizer found locally; give t5_tokenizer or set {T5_ENV})",
                      estimate_t5_count)
 
 

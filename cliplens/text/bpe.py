@@ -86,13 +86,25 @@ class ClipBPE:
         return self._tk.decode(ids).replace("</w>", " ").strip()
 
 
-@lru_cache(maxsize=1)
-def clip_bpe() -> ClipBPE:
-    """The bundled OpenAI CLIP tokenizer (loaded once, ~0.1 s; needs only the `tokenizers` package)."""
+def clip_bpe(folder: str | None = None) -> ClipBPE:
+    """The bundled OpenAI CLIP tokenizer, or the one in `folder` (vocab.json + merges.txt).
+
+    Loaded once per folder (~0.2 s); needs only the `tokenizers` package.
+    """
+    if folder is None:
+        return _load(_data("clip_vocab.json"), _data("clip_merges.txt"), ClipBPE.name)
+    from pathlib import Path
+
+    p = Path(folder)
+    return _load(str(p / "vocab.json"), str(p / "merges.txt"), str(p))
+
+
+@lru_cache(maxsize=4)
+def _load(vocab: str, merges: str, name: str) -> ClipBPE:
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-    bpe = models.BPE.from_file(_data("clip_vocab.json"), _data("clip_merges.txt"), unk_token=EOS,
-                               continuing_subword_prefix="", end_of_word_suffix="</w>", fuse_unk=False)
+    bpe = models.BPE.from_file(vocab, merges, unk_token=EOS, continuing_subword_prefix="", end_of_word_suffix="</w>",
+                               fuse_unk=False)
     tk = Tokenizer(bpe)
     tk.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
                                           normalizers.Lowercase()])
@@ -101,4 +113,6 @@ def clip_bpe() -> ClipBPE:
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     tk.decoder = decoders.ByteLevel()
-    return ClipBPE(tk)
+    tok = ClipBPE(tk)
+    tok.name = name
+    return tok

@@ -20,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import CliplensError
+from .accesslog import AccessLogMiddleware
 from .config import Limits, ServerConfig, is_loopback
-from .errors import install_error_handlers
+from .errors import ERROR_SCHEMA, install_error_handlers
+from .jsonguard import StrictJSONBodyMiddleware
+from .responses import StrictJSONResponse
 from .security import GuardMiddleware
 from .state import ServerState
 
@@ -60,6 +64,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     caption_model: str | None = None,
     preload: bool = False,
+    access_log: bool = True,
 ) -> FastAPI:
     """Build the app. `host` is where it will bind: anything but loopback requires `token`.
 
@@ -67,7 +72,8 @@ def create_app(
     serve (their image folders become readable roots). `roots`: extra folders whose images may
     be named by path. `allowed_hosts`: Host headers accepted (default: loopback names on a
     loopback bind, any with a token elsewhere). `preload`: load the default model now instead
-    of on the first request.
+    of on the first request. `access_log`: one line per request on stderr (method, path, status,
+    duration; never the query string or the token).
     """
     if isinstance(models, str):
         models = (models,)
@@ -90,15 +96,20 @@ def create_app(
         state.jobs.shutdown()
 
     app = FastAPI(title="cliplens", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
+                  default_response_class=StrictJSONResponse,
                   description="CLIP for people who make images: similarity, judge, classify, interrogate, compose, "
                   "search and guide over HTTP. Errors are JSON `{error, type}` with a 4xx status.")
     app.state.cl = state
     install_error_handlers(app)
+    # added innermost first: access log (outermost) -> Host/Origin/token/size guard -> JSON body check
+    app.add_middleware(StrictJSONBodyMiddleware)
     app.add_middleware(GuardMiddleware, config=config)
+    app.add_middleware(AccessLogMiddleware, enabled=access_log)
 
-    from .routes import core
+    from .routes import core, defaults
 
     app.include_router(core.router)
+    app.include_router(defaults.router)
     for cap, mod in ROUTE_MODULES.items():
         try:
             module = importlib.import_module(f".routes.{mod}", __package__)
@@ -119,10 +130,41 @@ def create_app(
         return HTMLResponse((STATIC_DIR / "docs.html").read_text(encoding="utf-8"))
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.openapi = lambda: custom_openapi(app)  # type: ignore[method-assign]
 
     if preload:
         state.encoder()
     return app
+
+
+def custom_openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema, with the error shape the server really sends.
+
+    FastAPI documents validation failures as 422 `{"detail": [...]}`; this server answers every
+    client mistake with `{error, type}` instead, so each operation's 422 points at the `Error`
+    schema and the other 4xx answers a route can give (400 bad input, 403 path outside the
+    served folders, 404 unknown model/index/job, 413 too large, 429 busy) are listed with it.
+    """
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    comps = schema.setdefault("components", {}).setdefault("schemas", {})
+    comps.pop("HTTPValidationError", None)
+    comps.pop("ValidationError", None)
+    comps["Error"] = ERROR_SCHEMA
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    codes = {"400": "Bad input (a message says which and why)", "403": "Path outside the served folders",
+             "404": "Unknown model, index, job or file", "413": "Request body too large",
+             "422": "Invalid request (field, type or bound)", "429": "Too many queued jobs"}
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            for code, desc in codes.items():
+                if code == "422" or op.get("requestBody") or op.get("parameters"):
+                    op["responses"][code] = {"description": desc, **ref}
+    app.openapi_schema = schema
+    return schema
 
 
 def app_info(app: FastAPI) -> dict[str, Any]:

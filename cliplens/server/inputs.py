@@ -15,6 +15,7 @@ from ..errors import ImageLoadError, InvalidInputError
 from ..images import load_image
 from .config import Limits
 from .files import RootSet
+from .jsonguard import text_problem
 
 
 async def read_uploads(files: Sequence[UploadFile] | None, limits: Limits) -> list[tuple[str, bytes]]:
@@ -79,6 +80,10 @@ def parse_texts(values: Sequence[str] | None, limits: Limits, what: str = "texts
 def check_texts(texts: Sequence[str], limits: Limits, what: str = "texts", required: bool = True) -> list[str]:
     """Enforce count/length limits and non-emptiness with messages that name the field."""
     texts = [t.strip() for t in texts]
+    for t in texts:
+        problem = text_problem(t)
+        if problem:
+            raise InvalidInputError(f"one of the {what} has {problem}")
     if required and not texts:
         raise InvalidInputError(f"no {what} given")
     if any(not t for t in texts):

@@ -6,8 +6,9 @@ One pure-ASGI middleware so the checks cover *every* route, the static page and 
   as ``Authorization: Bearer <token>``, or in the ``cliplens_token`` cookie that visiting
   ``/?token=<token>`` sets (browsers cannot add headers to page loads or ``<img>`` requests).
   Compared in constant time.
-- **Host**: on a loopback bind only loopback Host headers are accepted, which defeats DNS
-  rebinding (a web page whose domain suddenly resolves to 127.0.0.1).
+- **Host**: on a loopback bind only loopback Host headers are accepted (``localhost``, any
+  127.0.0.0/8 address, ``[::1]``), which defeats DNS rebinding (a web page whose domain suddenly
+  resolves to 127.0.0.1) while a bind to 127.0.0.5 works like one to 127.0.0.1.
 - **Origin**: a cross-site browser request (``Origin`` differing from ``Host``) is refused, so a
   random web page cannot make a visitor's browser start work on the local server.
 - **Size**: bodies over the limit get 413, checked on Content-Length *and* while streaming.
@@ -87,12 +88,21 @@ class GuardMiddleware:
     def __init__(self, app: ASGIApp, config: ServerConfig):
         self.app = app
         self.config = config
+        #: explicit Host allow-list; None with `loopback_only` False: any Host (the token protects a public bind)
+        self.allowed_hosts: frozenset[str] | None = None
+        self.loopback_only = False
         if config.allowed_hosts is not None:
-            self.allowed_hosts: frozenset[str] | None = frozenset(h.lower() for h in config.allowed_hosts)
+            self.allowed_hosts = frozenset(h.lower() for h in config.allowed_hosts)
         elif is_loopback(config.host):
-            self.allowed_hosts = LOOPBACK_NAMES
-        else:
-            self.allowed_hosts = None  # any Host: the token protects a public bind
+            self.loopback_only = True  # any loopback name or address (127.0.0.5 too), never a domain
+
+    def host_allowed(self, host: str) -> bool:
+        """Is a request's Host (port removed) one this server answers?"""
+        if self.allowed_hosts is not None:
+            return host in self.allowed_hosts
+        if self.loopback_only:
+            return host in LOOPBACK_NAMES or is_loopback(host)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":  # no websocket routes: refuse before any handshake
@@ -103,7 +113,7 @@ class GuardMiddleware:
             return
         headers = _headers(scope)
         host = _host_only(headers.get("host", ""))
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+        if not self.host_allowed(host):
             await _send_json(send, 421, {"error": f"Host {host!r} is not served here (DNS rebinding guard); "
                                          "use http://127.0.0.1:PORT", "type": "HostRejected"})
             return

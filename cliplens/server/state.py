@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from starlette.concurrency import run_in_threadpool
-
 from ..errors import CliplensError
 from ..models import Encoder, load_encoder
 from .config import ServerConfig
+from .disconnect import acquire, check_gone, run_abandonable
 from .files import RootSet
 from .jobs import JobRunner
 
@@ -85,15 +84,22 @@ class ServerState:
         return sm.encoder
 
     async def run_locked(self, model: str | None, fn: Callable[[Encoder], T]) -> T:
-        """Run `fn(encoder)` on a worker thread while holding that model's lock (keeps the event loop free)."""
+        """Run `fn(encoder)` on a worker thread while holding that model's lock (keeps the event loop free).
+
+        Work queued behind the lock is dropped (never started) when its client disconnects.
+        """
         sm = self.served(model)
 
-        def work() -> T:
+        def work(gone) -> T:
+            check_gone(gone)
             enc = self.encoder(sm.spec)
-            with sm.lock:
+            acquire(sm.lock, gone)
+            try:
                 return fn(enc)
+            finally:
+                sm.lock.release()
 
-        return await run_in_threadpool(work)
+        return await run_abandonable(work)
 
     def lock_for(self, enc: Encoder) -> threading.Lock:
         """The lock guarding `enc`: a served model's own lock, or one made for another encoder (an index's)."""
@@ -106,11 +112,14 @@ class ServerState:
         """Run `fn()` on a worker thread holding `enc`'s lock."""
         lock = self.lock_for(enc)
 
-        def work() -> T:
-            with lock:
+        def work(gone) -> T:
+            acquire(lock, gone)
+            try:
                 return fn()
+            finally:
+                lock.release()
 
-        return await run_in_threadpool(work)
+        return await run_abandonable(work)
 
     def extra(self, key: Any, build: Callable[[], T]) -> T:
         """A per-process cache for expensive per-capability objects (built once, thread-safe)."""

@@ -47,7 +47,7 @@ TARGETS: dict[str, Target] = {
     "sd3": Target("sd3", "SD3/3.5: CLIP-L and CLIP-G keywords + T5-XXL sentences (256 T5 tokens)",
                   ("clip_l", "clip_g"), "t5xxl", 256, "CLIPTextEncodeSD3"),
     "sdxl": Target("sdxl", "SDXL: text_g (OpenCLIP bigG) and text_l (CLIP-L) both get every keyword, in the same "
-                           "order; each reads its own 75-token window", ("text_g", "text_l"), None, 0,
+                           "order; each reads its own CLIP token window", ("text_g", "text_l"), None, 0,
                    "CLIPTextEncodeSDXL"),
     "sd15": Target("sd15", "SD 1.x: one CLIP-L prompt", ("text",), None, 0, "CLIPTextEncode"),
 }
@@ -74,6 +74,21 @@ class ComposeResult(Result):
     source_format: str = "json"
     params: dict[str, Any] = field(default_factory=dict)
     rewritten: bool = False
+
+    def outputs(self) -> list[dict[str, Any]]:
+        """One entry per encoder text (and the negative): name, text, tokens, budget, tokenizer, estimated."""
+        out = []
+        for name, text in [*self.fields.items(), *([("negative", self.negative)] if self.negative else [])]:
+            tk = self.tokens.get(name, {})
+            out.append({"name": name, "text": text, "tokens": tk.get("tokens"), "budget": tk.get("limit"),
+                        "tokenizer": tk.get("tokenizer"), "estimated": not tk.get("exact", True)})
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The dataclass fields plus `outputs` (each encoder text with its count, as pages show them)."""
+        d = super().to_dict()
+        d["outputs"] = self.outputs()
+        return d
 
     def to_comfyui(self, clip_node: str = "4", clip_output: int = 0) -> dict[str, Any]:
         """API-format ComfyUI nodes (positive, and negative when given) wired to `clip_node`'s CLIP output.

@@ -10,7 +10,7 @@ import sys
 
 from ..errors import CliplensError
 from .app import app
-from . import models_cmd, embed_cmd, serve_cmd, guide_cmd, compose_cmd, search_cmd, interrogate_cmd, judge_cmd  # noqa: F401,E402  (register verbs)
+from . import models_cmd, embed_cmd, serve_cmd, guide_cmd, compose_cmd, search_cmd, interrogate_cmd, judge_cmd, classify_cmd, similarity_cmd, comfyui_cmd  # noqa: F401,E402  (register verbs)
 
 __all__ = ["app", "main"]
 

@@ -40,8 +40,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cliplens import load_encoder  # noqa: E402
-from cliplens.embed import embed_images, save_embeddings  # noqa: E402
-from cliplens.fastpath import ModelRunner, encode_texts_fast  # noqa: E402
+from cliplens.embed import ModelRunner, embed_images, encode_texts_fast  # noqa: E402
+from cliplens.io import save_embeddings  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict = {"model": model, "device": str(dev), "dtype": str(enc.dtype).removeprefix("torch."), "batch_size": batch,
                     "torch": torch.__version__, "machine": platform.processor() or platform.machine()}
     if cuda:
-        from cliplens.fastpath.decode import nvjpeg_available
+        from cliplens.embed.decode import nvjpeg_available
 
         result["gpu"] = torch.cuda.get_device_name(dev)
         result["nvjpeg"] = nvjpeg_available(str(dev))

@@ -9,6 +9,7 @@ Every capability goes through `load_image` so each of those behaves the same eve
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import warnings
@@ -47,6 +48,28 @@ _MAGIC: list[tuple[int, bytes]] = [
 ]
 
 
+def content_hash(data: bytes) -> str:
+    """Hash of an image's bytes (BLAKE2b-128): same picture bytes -> same key, whatever the name.
+
+    The embedding cache and the search index key vectors on it.
+
+    >>> content_hash(b"abc")
+    'cf4ab791c62b8d2b2109c90275287816'
+    """
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _unreadable(path: Path) -> bool:
+    """True when a file exists but cannot be opened (permission denied, I/O error)."""
+    try:
+        with open(path, "rb"):
+            return False
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
 def looks_like_image(path: str | os.PathLike) -> bool:
     """Sniff the first bytes: True for JPEG/PNG/GIF/BMP/TIFF/WebP/AVIF/JP2/QOI, whatever the extension."""
     try:
@@ -60,8 +83,10 @@ def looks_like_image(path: str | os.PathLike) -> bool:
 def find_images(paths: Iterable[str | os.PathLike], recursive: bool = True) -> list[Path]:
     """Expand files and folders into a sorted list of image files (recognised by content).
 
-    Hidden files and folders (``.name``) are skipped. A path that does not exist raises
-    `ImageLoadError`, since silently indexing nothing is worse than stopping.
+    Hidden files and folders (``.name``) are skipped. A file in a folder that cannot be opened
+    (permission denied) is listed anyway, so the step that reads it reports it per item instead
+    of it vanishing silently. A path that does not exist raises `ImageLoadError`, since silently
+    indexing nothing is worse than stopping.
     """
     found: list[Path] = []
     for p in map(Path, paths):
@@ -71,7 +96,7 @@ def find_images(paths: Iterable[str | os.PathLike], recursive: bool = True) -> l
                 rel = f.relative_to(p).parts
                 if any(part.startswith(".") for part in rel):
                     continue
-                if f.is_file() and looks_like_image(f):
+                if f.is_file() and (looks_like_image(f) or _unreadable(f)):
                     found.append(f)
         elif p.is_file():
             found.append(p)

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cliplens.embed import EmbeddingCache, content_hash, embed_images, save_embeddings
+from cliplens.embed import EmbeddingCache, embed_images
+from cliplens.images import content_hash
+from cliplens.io import save_embeddings
 from cliplens.errors import InvalidInputError
 
 from conftest import ASSETS_FIXTURES_64
@@ -151,8 +153,10 @@ def test_unknown_output_format_is_a_clear_error(tiny_encoder, small_folder, tmp_
 
 
 def test_bad_batch_size(tiny_encoder, small_folder):
-    with pytest.raises(InvalidInputError, match="batch size"):
+    with pytest.raises(InvalidInputError, match="batch_size must be >= 1"):
         embed_images(tiny_encoder, [small_folder], batch_size=-1, progress=False)
+    with pytest.raises(InvalidInputError, match="workers must be >= 1"):
+        embed_images(tiny_encoder, [small_folder], workers=-1, progress=False)
 
 
 def test_cli_embed_json(small_folder, tmp_path):

@@ -14,9 +14,8 @@ from PIL import Image
 
 from cliplens import load_encoder
 from cliplens.embed import embed_images
-from cliplens.fastpath import DevicePreprocessor, ModelRunner, Preparer, encode_texts_fast, fast_tokenize, preprocess_spec
-from cliplens.fastpath.decode import decode_cpu, gpu_decodable
-from cliplens.fastpath.runner import text_batches
+from cliplens.embed import DevicePreprocessor, ModelRunner, Preparer, encode_texts_fast, text_batches
+from cliplens.embed.decode import decode_cpu, gpu_decodable
 
 from conftest import ASSETS_FIXTURES_64
 
@@ -68,7 +67,7 @@ def _encoders(tiny_dirs):
 @pytest.mark.parametrize("backend", ["openclip", "hf", "siglip", "onnx", "toyclip"])
 def test_fast_path_equals_plain_path(tiny_dirs, mixed_folder, backend):
     enc = _encoders(tiny_dirs)[backend]
-    assert preprocess_spec(enc) is not None, "every bundled backend's preprocessing is reproduced on the device"
+    assert enc.preprocess_spec is not None, "every bundled backend's preprocessing is reproduced on the device"
     fast = embed_images(enc, [mixed_folder], batch_size=7, use_cache=False, progress=False)
     plain = embed_images(enc, [mixed_folder], batch_size=7, use_cache=False, progress=False, fast=False)
     assert fast.paths == plain.paths and len(fast.paths) == 29 and not fast.errors
@@ -87,13 +86,14 @@ def test_device_preprocessing_matches_backend_pixels(tiny_dirs, tmp_path, backen
 
     pils = [load_image(f) for f in files]
     ref = enc.preprocess(pils).float()
-    pp = DevicePreprocessor(preprocess_spec(enc), "cpu", torch.float32)
-    got = pp([decode_cpu(f.read_bytes(), str(f)) for f in files])
+    spec = enc.preprocess_spec
+    pp = DevicePreprocessor(spec, "cpu", torch.float32)
+    got = pp([decode_cpu(f.read_bytes(), str(f), spec) for f in files])
     assert got.shape == ref.shape
+    # the resize is the backend's own call (Pillow in the decode threads, or torchvision's tensor
+    # kernel); crop and normalisation are exact: the pixels agree to float rounding
     diff = (got - ref).abs()
-    # one uint8 level is ~0.015 after normalisation: the device kernels agree with Pillow to one level
-    assert diff.mean() < 0.005, diff.mean()
-    assert diff.max() < 0.035, diff.max()
+    assert diff.max() < 1e-4, diff.max()
 
 
 def test_batched_jpeg_decode_path_matches(tiny_encoder, mixed_folder, tmp_path):
@@ -107,7 +107,7 @@ def test_batched_jpeg_decode_path_matches(tiny_encoder, mixed_folder, tmp_path):
     prep.use_nvjpeg = True  # no CUDA here: exercise the batched-decode code with torchvision's CPU decoder
     try:
         batch = prep.prepare(files)
-        assert batch.gpu_decoded == sum(gpu_decodable(f.read_bytes()) for f in files) >= 7
+        assert batch.gpu_decoded == sum(gpu_decodable(f.read_bytes(), prep.spec) for f in files) >= 1
         plain = tiny_encoder.encode_images([str(files[i]) for i in batch.todo])
         fast = ModelRunner(tiny_encoder).submit(batch.ready_pixels()).result()
         assert ((plain * fast).sum(1)).min() >= 0.999
@@ -153,7 +153,6 @@ def _phrases(n: int) -> list[str]:
 def test_fast_tokenize_gives_identical_ids(toyclip):
     texts = _phrases(3000)
     reference = toyclip._tokenize_slow(texts)  # open_clip's own pure-Python tokenizer
-    assert torch.equal(fast_tokenize(toyclip, texts), reference)
     assert torch.equal(toyclip.tokenize(texts), reference)  # big lists take the fast route inside the Encoder
     assert torch.equal(toyclip.tokenize(PHRASES_EDGE), reference[-len(PHRASES_EDGE):])
 

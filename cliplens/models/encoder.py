@@ -20,6 +20,7 @@ from PIL import Image
 from ..errors import CapabilityError, InvalidInputError
 from ..images import ImageInput, load_image
 from ..progress import progress_bar
+from .preprocess import PreprocessSpec
 from .spec import ModelSpec
 
 
@@ -63,6 +64,9 @@ class Encoder(ABC):
     differentiable: bool = True
     #: may a text batch be cut to its longest sequence? (causal text tower pooled at EOT)
     trims_padding: bool = True
+    #: is the image tower a torch module on `device`? (False for ONNX graphs: no torch.compile,
+    #: pixels are prepared on the CPU, no CPU micro-batching)
+    torch_image_tower: bool = True
 
     def __init__(self, spec: ModelSpec, device: torch.device, dtype: torch.dtype):
         self.spec = spec
@@ -101,6 +105,32 @@ class Encoder(ABC):
 
         Differentiable with respect to `pixels` when `differentiable` is True (guide uses it).
         """
+
+    # ------------------------------------------------------------------ preprocessing description
+    def describe_preprocess(self) -> PreprocessSpec | None:
+        """Backend hook: this encoder's `preprocess` as a `PreprocessSpec`, or None if it has none.
+
+        None keeps every caller on the backend's own `preprocess` (always correct, slower).
+        """
+        return None
+
+    @property
+    def preprocess_spec(self) -> PreprocessSpec | None:
+        """What `preprocess` does, as data (resize, crop, mean/std, interpolation), computed once.
+
+        `cliplens.embed` reads this to preprocess batches on the device with the same result.
+        """
+        if not hasattr(self, "_preprocess_spec"):
+            try:
+                self._preprocess_spec = self.describe_preprocess()
+            except (AttributeError, TypeError, ValueError, KeyError):
+                self._preprocess_spec = None
+        return self._preprocess_spec
+
+    @property
+    def pixel_device(self) -> torch.device:
+        """Where a pixel batch for `encode_pixel_tensor` should be prepared (the CPU for ONNX)."""
+        return self.device if self.torch_image_tower else torch.device("cpu")
 
     # ------------------------------------------------------------------ identity
     @property

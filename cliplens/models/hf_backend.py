@@ -10,6 +10,7 @@ from PIL import Image
 from ..errors import ModelNotFoundError
 from ..settings import is_offline
 from .encoder import Encoder
+from .preprocess import PreprocessSpec
 from .spec import ModelSpec
 
 
@@ -89,3 +90,58 @@ class HFEncoder(HFTokenizerMixin, Encoder):
 
     def encode_pixel_tensor(self, pixels: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_image_features(pixel_values=pixels))
+
+    def describe_preprocess(self) -> PreprocessSpec | None:
+        """The image processor's resize/crop/normalise; torchvision-backed processors resize uint8
+        tensors with antialiasing ("torch"), the others with Pillow ("pil")."""
+        ip = self.image_processor
+        if not getattr(ip, "do_resize", True) or not getattr(ip, "do_rescale", True):
+            return None
+        if abs(float(getattr(ip, "rescale_factor", 1 / 255)) - 1 / 255) > 1e-9:
+            return None
+        interp = _PIL_RESAMPLE.get(int(getattr(ip, "resample", 3) or 3))
+        if interp is None:
+            return None
+        resampler = "torch" if _torch_processor(ip) else "pil"
+        if resampler == "torch" and interp == "lanczos":
+            return None
+        size = getattr(ip, "size", None)
+        mean = tuple(ip.image_mean) if getattr(ip, "do_normalize", True) else (0.0, 0.0, 0.0)
+        std = tuple(ip.image_std) if getattr(ip, "do_normalize", True) else (1.0, 1.0, 1.0)
+        short = _field(size, "shortest_edge")
+        if short and not _field(size, "longest_edge"):
+            if not getattr(ip, "do_center_crop", False):
+                return None
+            crop = getattr(ip, "crop_size", None)
+            ch, cw = _field(crop, "height"), _field(crop, "width")
+            if not ch or not cw:
+                return None
+            return PreprocessSpec((int(ch), int(cw)), "shortest", int(short), interp, "floor", True, "floor", mean, std,
+                                  resampler)
+        h, w = _field(size, "height"), _field(size, "width")
+        if h and w and not getattr(ip, "do_center_crop", False):
+            return PreprocessSpec((int(h), int(w)), "squash", 0, interp, "floor", False, "floor", mean, std, resampler)
+        return None
+
+
+_PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic"}
+
+
+def _field(obj, key: str):
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _torch_processor(ip) -> bool:
+    """True for transformers image processors that resize torch tensors (torchvision backend / *Fast)."""
+    try:
+        from transformers.image_processing_backends import TorchvisionBackend
+
+        if isinstance(ip, TorchvisionBackend):
+            return True
+    except ImportError:
+        pass
+    return type(ip).__name__.endswith("Fast")

@@ -18,6 +18,7 @@ from PIL import Image
 from ..errors import ModelNotFoundError
 from .encoder import Encoder
 from .hf_backend import HFTokenizerMixin
+from .preprocess import PreprocessSpec
 from .spec import ModelSpec
 
 _RESAMPLE = {0: Image.NEAREST, 1: Image.LANCZOS, 2: Image.BILINEAR, 3: Image.BICUBIC}
@@ -28,6 +29,7 @@ class OnnxEncoder(HFTokenizerMixin, Encoder):
 
     backend = "onnx"
     differentiable = False
+    torch_image_tower = False
 
     def __init__(self, spec: ModelSpec, device: torch.device, dtype: torch.dtype):
         super().__init__(spec, device, torch.float32)
@@ -100,6 +102,15 @@ class OnnxEncoder(HFTokenizerMixin, Encoder):
             arr = np.asarray(im, np.float32).transpose(2, 0, 1) / 255.0
             out.append((arr - mean) / std)
         return torch.from_numpy(np.stack(out))
+
+    def describe_preprocess(self) -> PreprocessSpec | None:
+        """Pillow resize of the short edge (long edge rounded), floor-offset centre crop, mean/std."""
+        interp = {Image.BICUBIC: "bicubic", Image.BILINEAR: "bilinear", Image.NEAREST: "nearest",
+                  Image.LANCZOS: "lanczos"}.get(self._resample)
+        if interp is None:
+            return None
+        return PreprocessSpec(tuple(self.image_size), "shortest", int(self._shortest), interp, "round", True, "floor",
+                              tuple(self.image_mean), tuple(self.image_std), "pil")
 
     def encode_pixel_tensor(self, pixels: torch.Tensor) -> torch.Tensor:
         arr = self._run(self._image_sess, {"pixel_values": pixels.detach().cpu().float().numpy()}, "image_embeds")

@@ -17,6 +17,7 @@ from PIL import Image
 from ..errors import ModelNotFoundError, ModelSpecError
 from ..settings import is_offline
 from .encoder import Encoder
+from .preprocess import PreprocessSpec
 from .spec import ModelSpec
 
 _CHECKPOINT_NAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
@@ -222,9 +223,9 @@ class OpenClipEncoder(Encoder):
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         texts = list(texts)
         if len(texts) >= 32:  # big lists: the same BPE on the Rust tokenizers library (identical ids)
-            from ..fastpath.tokenize import fast_tokenize
+            from .openclip_tokenize import fast_tokenize
 
-            return fast_tokenize(self, texts)
+            return fast_tokenize(self._tokenizer, texts, self.context_length, self._tokenize_slow)
         return self._tokenize_slow(texts)
 
     def _tokenize_slow(self, texts: Sequence[str]) -> torch.Tensor:
@@ -258,6 +259,44 @@ class OpenClipEncoder(Encoder):
 
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         return torch.stack([self._preprocess(im) for im in images])
+
+    def describe_preprocess(self) -> PreprocessSpec | None:
+        """open_clip's torchvision transform on PIL images: Pillow resize, torchvision centre crop."""
+        from torchvision import transforms as T
+
+        steps = list(getattr(self._preprocess, "transforms", []))
+        resize = crop = None
+        mean, std = self.image_mean, self.image_std
+        for s in steps:
+            name = type(s).__name__
+            if isinstance(s, T.Resize):
+                resize = s
+            elif isinstance(s, T.CenterCrop):
+                crop = s
+            elif isinstance(s, T.Normalize):
+                mean, std = tuple(s.mean), tuple(s.std)
+            elif name in ("MaybeConvertMode", "MaybeToTensor", "ToTensor", "function"):
+                continue  # RGB conversion and uint8 -> [0, 1]: the fast path does both
+            else:
+                return None  # e.g. ResizeKeepRatio / CenterCropOrPad ("longest" mode): keep the backend's code
+        if resize is None:
+            return None
+        interp = resize.interpolation.value if hasattr(resize.interpolation, "value") else str(resize.interpolation)
+        if interp not in ("bicubic", "bilinear", "nearest", "lanczos") or resize.max_size is not None:
+            return None
+        size = resize.size
+        if isinstance(size, int) or (isinstance(size, (list, tuple)) and len(size) == 1):
+            short = size if isinstance(size, int) else size[0]
+            if crop is None:
+                return None
+            ch, cw = crop.size if isinstance(crop.size, (list, tuple)) else (crop.size, crop.size)
+            return PreprocessSpec((ch, cw), "shortest", int(short), interp, "floor", True, "round", mean, std, "pil")
+        h, w = size
+        if crop is not None:
+            ch, cw = crop.size if isinstance(crop.size, (list, tuple)) else (crop.size, crop.size)
+            if (ch, cw) != (h, w):
+                return None
+        return PreprocessSpec((h, w), "squash", 0, interp, "floor", False, "round", mean, std, "pil")
 
     def encode_pixel_tensor(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(pixels)

@@ -1,11 +1,13 @@
-"""Read, hash and decode image files into uint8 tensors, on the CPU or with nvjpeg on the GPU.
+"""Read, hash and decode image sources into uint8 tensors, resized exactly as the backend does.
 
 CPU decoding goes through `cliplens.images.load_image` (Pillow releases the GIL while it
 decodes, so a thread pool scales with cores) and therefore keeps every rule of safe loading:
-EXIF orientation, odd modes, size limits, clear errors. GPU decoding (torchvision's batched
-nvjpeg) is used only for the files it handles identically: baseline RGB/greyscale JPEGs with
-no EXIF rotation and within the pixel limit; everything else, and any batch nvjpeg rejects,
-falls back to the CPU path.
+EXIF orientation, odd modes, size limits, clear errors. When the backend resizes with Pillow,
+the resize happens here too, with the same call, so the fast path equals the plain path.
+GPU decoding (torchvision's batched nvjpeg) is used only for the files it handles identically:
+baseline RGB/greyscale JPEGs with no EXIF rotation, within the pixel limit, and (for Pillow
+backends) already at the size the resize step would give; everything else, and any batch
+nvjpeg rejects, falls back to the CPU path.
 
     >>> data, digest, err = read_and_hash(Path("photo.jpg"))      # doctest: +SKIP
     >>> decode_cpu(data, "photo.jpg").shape                        # doctest: +SKIP
@@ -18,6 +20,7 @@ import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,38 +28,50 @@ from PIL import Image
 
 from .. import images as _images
 from ..errors import ImageLoadError
+from ..images import content_hash
+from ..models.preprocess import PreprocessSpec, needs_resize, pil_resize
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def read_and_hash(path: Path) -> tuple[bytes | None, str, ImageLoadError | None]:
     """(file bytes, content hash, None) or (None, "", error naming the file)."""
-    from ..embed import content_hash
-
+    name = str(path)
     try:
+        if not path.exists():
+            return None, "", ImageLoadError(name, "no such file")
+        if path.is_dir():
+            return None, "", ImageLoadError(name, "is a folder, not an image file")
         size = path.stat().st_size
         if size > _images.MAX_FILE_BYTES:
-            return None, "", ImageLoadError(str(path), f"file is {size} bytes, over the {_images.MAX_FILE_BYTES}-byte limit")
+            return None, "", ImageLoadError(name, f"file is {size} bytes, over the {_images.MAX_FILE_BYTES}-byte limit")
         data = path.read_bytes()
     except OSError as exc:
-        return None, "", ImageLoadError(str(path), f"cannot read file ({exc.strerror or exc})")
+        return None, "", ImageLoadError(name, f"cannot read file ({exc.strerror or exc})")
     if not data:
-        return None, "", ImageLoadError(str(path), "empty file")
+        return None, "", ImageLoadError(name, "empty file")
     return data, content_hash(data), None
 
 
-def decode_cpu(data: bytes, name: str) -> torch.Tensor:
-    """Decode with the safe loader -> (3, h, w) uint8 tensor; `ImageLoadError` names `name`."""
+def decode_cpu(source: Any, name: str, spec: PreprocessSpec | None = None) -> torch.Tensor:
+    """Decode with the safe loader (and resize like a Pillow backend) -> (3, h, w) uint8 tensor.
+
+    `source` is anything `load_image` takes (bytes, PIL image, array, URL); an `ImageLoadError`
+    names `name`.
+    """
     try:
-        img = _images.load_image(data)
+        img = _images.load_image(source)
     except ImageLoadError as exc:
         raise ImageLoadError(name, exc.reason) from None
+    if spec is not None and spec.resampler == "pil":
+        img = pil_resize(img, spec)
     arr = np.array(img, dtype=np.uint8)  # a writable copy: torch tensors must own writable memory
     return torch.from_numpy(arr).permute(2, 0, 1)
 
 
-def gpu_decodable(data: bytes) -> bool:
-    """True for files nvjpeg decodes exactly like the CPU path: baseline RGB/L JPEG, no rotation."""
+def gpu_decodable(data: bytes, spec: PreprocessSpec | None = None) -> bool:
+    """True for files nvjpeg decodes exactly like the CPU path: baseline RGB/L JPEG, no rotation,
+    and, for a Pillow-resizing backend, no resize needed (a device resize would differ)."""
     if not data.startswith(_JPEG_MAGIC):
         return False
     try:
@@ -67,6 +82,8 @@ def gpu_decodable(data: bytes) -> bool:
             if img.format != "JPEG" or img.mode not in ("RGB", "L") or w * h > _images.MAX_PIXELS or w == 0 or h == 0:
                 return False
             if img.info.get("progressive") or img.info.get("progression"):
+                return False
+            if spec is not None and spec.resampler == "pil" and needs_resize(spec, h, w):
                 return False
             return int(img.getexif().get(0x0112, 1) or 1) == 1
     except Exception:  # noqa: BLE001 - anything odd: let the CPU path decide and report

@@ -5,11 +5,6 @@ features into pinned host memory, and returns at once; `Pending.result()` waits 
 that batch. Keeping one batch in flight means the CPU prepares batch k+1 while the GPU
 computes batch k. On the CPU everything is simply synchronous.
 
-`encode_texts_fast` is `Encoder.encode_texts` for large lists: the Rust tokenizer, texts
-sorted by length and batched by a token budget (8-token phrases go 2,000+ to a batch instead
-of 256), each batch cut to its longest member (the text tower is causal and pooled at the
-end token, so padding never changes a vector).
-
     >>> runner = ModelRunner(load_encoder("toyclip"))                     # doctest: +SKIP
     >>> runner.submit(pixels).result().shape                             # doctest: +SKIP
     (64, 64)
@@ -17,17 +12,14 @@ end token, so padding never changes a vector).
 from __future__ import annotations
 
 import warnings
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.encoder import Encoder, check_texts
-from ..progress import progress_bar
-from .tokenize import fast_tokenize
+from ..models.encoder import Encoder
 
 
 @dataclass
@@ -43,7 +35,7 @@ class Pending:
         return self.host.numpy()
 
 
-def _to_host(feats: torch.Tensor, n: int) -> Pending:
+def to_host(feats: torch.Tensor, n: int) -> Pending:
     feats = F.normalize(feats[:n].float(), dim=-1)
     if feats.device.type != "cuda":
         return Pending(feats.detach().cpu().contiguous())
@@ -77,12 +69,12 @@ class ModelRunner:
                  compile_backend: str = "inductor", micro_batch: int | None = None):
         self.encoder = encoder
         self.batch_size = batch_size
-        on_cpu = encoder.device.type == "cpu" and encoder.backend != "onnx"
+        on_cpu = encoder.device.type == "cpu" and encoder.torch_image_tower
         self.micro_batch = micro_batch if micro_batch is not None else (CPU_MICRO_BATCH if on_cpu else 0)
         self._eager: Callable[[torch.Tensor], torch.Tensor] = encoder.encode_pixel_tensor
         self._forward = self._eager
         self.compiled = False
-        if compile and encoder.backend != "onnx":
+        if compile and encoder.torch_image_tower:
             mode = "reduce-overhead" if encoder.device.type == "cuda" else None
             if compile_backend != "inductor":
                 mode = None  # modes are inductor options
@@ -112,74 +104,6 @@ class ModelRunner:
             if self.compiled and self.batch_size and n < self.batch_size:  # keep one shape: no recompiles
                 pad = pixels.new_zeros((self.batch_size - n, *pixels.shape[1:]))
                 pixels = torch.cat([pixels, pad])
-            return _to_host(self._run(pixels), n)
+            return to_host(self._run(pixels), n)
 
 
-def text_batches(lengths: np.ndarray, batch_size: int, token_budget: int | None) -> list[np.ndarray]:
-    """Split indices (sorted by length) into batches of at most `token_budget` padded tokens.
-
-    >>> [len(b) for b in text_batches(np.array([3, 3, 3, 10]), 256, 12)]
-    [3, 1]
-    """
-    order = np.argsort(lengths, kind="stable")
-    max_batch = 16 * batch_size
-    batches: list[np.ndarray] = []
-    start, n = 0, len(order)
-    while start < n:
-        stop = start + 1
-        if token_budget:
-            # sorted ascending: a batch's padded size is its count times its last (longest) length
-            while stop < n and stop - start < max_batch and (stop + 1 - start) * int(lengths[order[stop]]) <= token_budget:
-                stop += 1
-        else:
-            stop = min(n, start + batch_size)
-        batches.append(order[start:stop])
-        start = stop
-    return batches
-
-
-def encode_texts_fast(
-    encoder: Encoder,
-    texts: Sequence[str],
-    batch_size: int = 256,
-    token_budget: int | None = None,
-    progress: bool = False,
-) -> np.ndarray:
-    """Encode many texts to (n, d) float32 unit vectors, as `encoder.encode_texts` does, faster.
-
-    `token_budget` bounds each batch's padded token count, so short phrases run in large
-    batches and long prompts in small ones. Default: `batch_size * context_length` on CUDA;
-    0 (plain `batch_size` batches) on the CPU, where big batches only spill the caches.
-
-    >>> encode_texts_fast(load_encoder("toyclip"), ["a red circle", "a blue square"]).shape  # doctest: +SKIP
-    (2, 64)
-    """
-    texts = check_texts(texts, "encode_texts_fast")
-    out = np.empty((len(texts), encoder.embed_dim), dtype=np.float32)
-    if not texts:
-        return out
-    if not encoder.trims_padding or encoder.backend == "onnx":
-        return encoder.encode_texts(texts, batch_size=batch_size, progress=progress)
-    ids = fast_tokenize(encoder, texts)
-    lengths = encoder.sequence_lengths(ids).numpy()
-    if token_budget is None:  # big batches feed a GPU; on a CPU they only spill the caches (2x slower)
-        token_budget = batch_size * encoder.context_length if encoder.device.type == "cuda" else 0
-    budget = token_budget
-    pending: deque[tuple[np.ndarray, Pending]] = deque()
-    pin = encoder.device.type == "cuda"
-    with progress_bar(len(texts), "texts", enabled=progress) as bar, torch.inference_mode():
-        for idx in text_batches(lengths, batch_size, budget):
-            batch = ids[torch.from_numpy(idx)][:, : int(lengths[idx].max())]
-            if pin:
-                batch = batch.pin_memory()
-            feats = encoder.encode_token_tensor(batch.to(encoder.device, non_blocking=True))
-            pending.append((idx, _to_host(feats, len(idx))))
-            while len(pending) > 1:
-                done_idx, p = pending.popleft()
-                out[done_idx] = p.result()
-                bar.update(len(done_idx))
-        while pending:
-            done_idx, p = pending.popleft()
-            out[done_idx] = p.result()
-            bar.update(len(done_idx))
-    return out

@@ -7,20 +7,21 @@ Texts outside that safe set (non-ASCII, HTML entities, '<' special-token look-al
 open_clip cleans with ftfy/html) still go through the original tokenizer, and the Rust
 tokenizer is checked against the original on a sample before it is trusted at all.
 
-    >>> ids = fast_tokenize(load_encoder("toyclip"), ["a red circle"])   # doctest: +SKIP
-    >>> ids.shape
+The open_clip backend owns this speed-up: `OpenClipEncoder.tokenize` uses it for big lists,
+so every caller gets it through the public `Encoder.tokenize`.
+
+    >>> ids = fast_tokenize(simple_tokenizer, ["a red circle"], 77)   # doctest: +SKIP
+    >>> ids.shape                                                     # doctest: +SKIP
     torch.Size([1, 77])
 """
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-
-from ..models.encoder import Encoder
 
 #: the CLIP pre-tokenization pattern (words, single digits, runs of punctuation, contractions)
 _CLIP_PATTERN = r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"
@@ -60,10 +61,9 @@ def _build(simple) -> object | None:
     return tok
 
 
-def rust_tokenizer(encoder: Encoder) -> object | None:
-    """The Rust twin of an open_clip encoder's tokenizer (built once), or None if unavailable."""
-    simple = getattr(encoder, "_tokenizer", None)
-    if encoder.backend != "openclip" or not hasattr(simple, "bpe_ranks") or not hasattr(simple, "encoder"):
+def rust_tokenizer(simple) -> object | None:
+    """The Rust twin of open_clip's `SimpleTokenizer` `simple` (built once), or None if unavailable."""
+    if not hasattr(simple, "bpe_ranks") or not hasattr(simple, "encoder"):
         return None
     key = id(simple)
     with _LOCK:
@@ -72,17 +72,16 @@ def rust_tokenizer(encoder: Encoder) -> object | None:
         return _BUILT[key]
 
 
-def fast_tokenize(encoder: Encoder, texts: Sequence[str]) -> torch.Tensor:
-    """Exactly `encoder.tokenize(texts)`, faster: (n, context_length) int64 ids.
+def fast_tokenize(simple, texts: Sequence[str], context_length: int,
+                  slow: Callable[[Sequence[str]], torch.Tensor]) -> torch.Tensor:
+    """Exactly `slow(texts)` (open_clip's tokenizer `simple`), faster: (n, context_length) int64 ids.
 
     Rows are `[start] + ids[:context-2] + [end]` zero-padded, as open_clip builds them.
     """
-    slow = getattr(encoder, "_tokenize_slow", encoder.tokenize)
-    tok = rust_tokenizer(encoder)
+    tok = rust_tokenizer(simple)
     if tok is None:
         return slow(texts)
-    ctx = encoder.context_length
-    simple = encoder._tokenizer  # type: ignore[attr-defined]
+    ctx = context_length
     sot, eot = simple.sot_token_id, simple.eot_token_id
     out = torch.zeros((len(texts), ctx), dtype=torch.long)
     safe_idx = [i for i, t in enumerate(texts) if _safe(t)]

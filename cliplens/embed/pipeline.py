@@ -1,11 +1,15 @@
-"""Turn a chunk of image files into a ready model batch, in background threads.
+"""Turn a chunk of image sources into a ready model batch, in background threads.
 
-One `Preparer.prepare(chunk)` call reads and hashes the files (thread pool), looks the hashes
-up in the embedding cache, decodes only the misses (nvjpeg on the GPU for plain JPEGs,
-Pillow threads for the rest), stacks same-size images (into pinned memory when the model is
-on CUDA) and preprocesses them on the model's device on a side CUDA stream. `prefetched`
-runs several `prepare` calls ahead of the consumer, so file I/O, decoding, host-to-device
-copies and preprocessing of the next batches overlap the forward pass of the current one.
+One `Preparer.prepare(chunk)` call reads and hashes the sources (thread pool), looks the
+hashes up in the embedding cache, decodes only the misses (nvjpeg on the GPU for plain JPEGs
+that need no resize, Pillow threads for the rest, resized as the backend does), stacks
+same-size images (into pinned memory when the model is on CUDA) and crops/normalises them on
+the model's device on a side CUDA stream. `prefetched` runs several `prepare` calls ahead of
+the consumer, so file I/O, decoding, host-to-device copies and preprocessing of the next
+batches overlap the forward pass of the current one.
+
+A source is a file `Path`, encoded image `bytes` (hashed and cached like a file), or an
+in-memory picture (PIL image, array, URL string) that is decoded but not cached.
 
     >>> prep = Preparer(load_encoder("toyclip"), cache=None)                 # doctest: +SKIP
     >>> for batch in prefetched(prep, [files[:64], files[64:]], depth=2): ...  # doctest: +SKIP
@@ -17,18 +21,22 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import ImageLoadError
-from ..images import load_image
+from ..errors import ImageLoadError, InvalidInputError
+from ..images import content_hash, describe, load_image
 from ..models.encoder import Encoder
 from .decode import decode_cpu, decode_gpu, gpu_decodable, nvjpeg_available, read_and_hash
-from .preprocess import DevicePreprocessor, preprocess_spec
+from .preprocess import DevicePreprocessor
+
+DECODE_CHOICES = ("auto", "cpu", "gpu")
 
 
 def default_workers() -> int:
@@ -36,11 +44,28 @@ def default_workers() -> int:
     return max(1, min(32, os.cpu_count() or 4))
 
 
+def source_name(src: Any) -> str:
+    """How a source is named in an error: the path for files, a short description otherwise."""
+    return str(src) if isinstance(src, Path) else describe(src)
+
+
+def read_source(src: Any) -> tuple[Any, str, ImageLoadError | None]:
+    """(data to decode, content hash or "" when not cacheable, error) for one source."""
+    if isinstance(src, Path):
+        return read_and_hash(src)
+    if isinstance(src, (bytes, bytearray)):
+        if not src:
+            return None, "", ImageLoadError(describe(src), "empty data")
+        data = bytes(src)
+        return data, content_hash(data), None
+    return src, "", None
+
+
 @dataclass
 class PreparedBatch:
-    """One chunk of files, sorted into cache hits, errors, and rows for the model."""
+    """One chunk of sources, sorted into cache hits, errors, and rows for the model."""
 
-    files: list[Path]
+    sources: list[Any]
     hashes: list[str]
     errors: dict[int, ImageLoadError] = field(default_factory=dict)
     hits: dict[int, np.ndarray] = field(default_factory=dict)
@@ -50,6 +75,11 @@ class PreparedBatch:
     images: list[Image.Image] | None = None
     event: torch.cuda.Event | None = None
     gpu_decoded: int = 0
+
+    @property
+    def files(self) -> list[Any]:
+        """The sources of this chunk (kept under its old name)."""
+        return self.sources
 
     def ready_pixels(self) -> torch.Tensor | None:
         """The pixel batch, made safe to use on the current CUDA stream."""
@@ -61,45 +91,44 @@ class PreparedBatch:
 
 
 class Preparer:
-    """Reads, hashes, cache-checks, decodes and preprocesses chunks of files for one encoder.
+    """Reads, hashes, cache-checks, decodes and preprocesses chunks of sources for one encoder.
 
-    `fast=False` keeps the backend's own Pillow preprocessing (the plain path: batches are
-    lists of PIL images for `encoder.encode_images`). `decode`: "auto" (nvjpeg when the model
-    is on CUDA and torchvision has it), "cpu" or "gpu".
+    `fast=False`, or a backend without a `preprocess_spec`, keeps the backend's own
+    preprocessing (the plain path: batches are lists of PIL images for `encoder.encode_images`).
+    Both paths give the same vectors. `decode`: "auto" (nvjpeg when the model is on CUDA and
+    torchvision has it), "cpu" or "gpu".
     """
 
     def __init__(self, encoder: Encoder, cache=None, fast: bool = True, decode: str = "auto",
                  workers: int | None = None):
+        if decode not in DECODE_CHOICES:
+            raise InvalidInputError(f"decode must be one of {', '.join(DECODE_CHOICES)}, not {decode!r}")
+        if workers is not None and int(workers) < 1:
+            raise InvalidInputError(f"workers must be >= 1, got {workers}")
         self.encoder = encoder
         self.cache = cache
-        self.device = encoder.device
-        spec = preprocess_spec(encoder) if fast else None
-        self.preprocessor = DevicePreprocessor(spec, self._pixel_device(), encoder.dtype) if spec else None
+        self.device = encoder.pixel_device
+        self.spec = encoder.preprocess_spec if fast else None
+        self.preprocessor = DevicePreprocessor(self.spec, self.device, encoder.dtype) if self.spec else None
         self.fast = self.preprocessor is not None
-        if decode not in ("auto", "cpu", "gpu"):
-            raise ValueError(f"decode must be auto, cpu or gpu, not {decode!r}")
         self.use_nvjpeg = self.fast and decode != "cpu" and nvjpeg_available(str(self.device))
-        self.pool = ThreadPoolExecutor(max_workers=workers or default_workers(), thread_name_prefix="cliplens-decode")
+        self.pool = ThreadPoolExecutor(max_workers=int(workers or default_workers()), thread_name_prefix="cliplens-decode")
         self._local = threading.local()
-
-    def _pixel_device(self) -> torch.device:
-        # ONNX sessions take CPU arrays whatever the requested device
-        return torch.device("cpu") if self.encoder.backend == "onnx" else self.device
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
     def _stream(self) -> torch.cuda.Stream | None:
-        if self._pixel_device().type != "cuda":
+        if self.device.type != "cuda":
             return None
         s = getattr(self._local, "stream", None)
         if s is None:
-            s = self._local.stream = torch.cuda.Stream(self._pixel_device())
+            s = self._local.stream = torch.cuda.Stream(self.device)
         return s
 
     # ------------------------------------------------------------------ stages
-    def prepare(self, chunk: Sequence[Path]) -> PreparedBatch:
-        raw = list(self.pool.map(read_and_hash, chunk))
+    def prepare(self, chunk: Sequence[Any]) -> PreparedBatch:
+        raw = list(self.pool.map(read_source, chunk))
         batch = PreparedBatch(list(chunk), [h for _, h, _ in raw])
         for i, (_, _, err) in enumerate(raw):
             if err is not None:
@@ -107,7 +136,7 @@ class Preparer:
         if self.cache is not None:
             found = self.cache.get(sorted({h for h in batch.hashes if h}))
             batch.hits = {i: found[h] for i, h in enumerate(batch.hashes) if h in found}
-        todo = [i for i, (data, _, _) in enumerate(raw) if data is not None and i not in batch.hits]
+        todo = [i for i, (data, _, err) in enumerate(raw) if err is None and i not in batch.hits]
         if not todo:
             return batch
         if not self.fast:
@@ -121,7 +150,7 @@ class Preparer:
             try:
                 return load_image(raw[i][0]), None
             except ImageLoadError as exc:
-                return None, ImageLoadError(str(batch.files[i]), exc.reason)
+                return None, ImageLoadError(source_name(batch.sources[i]), exc.reason)
 
         images = []
         for i, (im, err) in zip(todo, self.pool.map(one, todo)):
@@ -134,13 +163,14 @@ class Preparer:
 
     def _decode_fast(self, batch: PreparedBatch, raw, todo: list[int]) -> None:
         use_gpu = self.use_nvjpeg
+        spec = self.spec
 
         def one(i: int):
             data = raw[i][0]
-            if use_gpu and gpu_decodable(data):
+            if use_gpu and isinstance(data, bytes) and gpu_decodable(data, spec):
                 return "gpu", None
             try:
-                return "cpu", decode_cpu(data, str(batch.files[i]))
+                return "cpu", decode_cpu(data, source_name(batch.sources[i]), spec)
             except ImageLoadError as exc:
                 return "err", exc
 
@@ -154,7 +184,7 @@ class Preparer:
             else:
                 decoded[i] = val
         stream = self._stream()
-        with torch.cuda.stream(stream) if stream is not None else _nullcontext():
+        with torch.cuda.stream(stream) if stream is not None else nullcontext():
             if gpu_idx:
                 try:
                     for i, t in zip(gpu_idx, decode_gpu([raw[i][0] for i in gpu_idx], self.device)):
@@ -163,7 +193,7 @@ class Preparer:
                 except Exception:  # noqa: BLE001 - nvjpeg refused the batch: decode these on the CPU
                     def cpu(i: int):
                         try:
-                            return decode_cpu(raw[i][0], str(batch.files[i]))
+                            return decode_cpu(raw[i][0], source_name(batch.sources[i]), spec)
                         except ImageLoadError as exc:
                             return exc
 
@@ -195,15 +225,7 @@ class Preparer:
                 batch.event.record(stream)
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def prefetched(preparer: Preparer, chunks: Iterable[Sequence[Path]], depth: int = 3) -> Iterator[PreparedBatch]:
+def prefetched(preparer: Preparer, chunks: Iterable[Sequence[Any]], depth: int = 3) -> Iterator[PreparedBatch]:
     """Yield `preparer.prepare(chunk)` in order, with up to `depth` chunks being prepared ahead."""
     with ThreadPoolExecutor(max_workers=max(1, depth), thread_name_prefix="cliplens-prep") as ex:
         futures: deque = deque()

@@ -15,7 +15,7 @@ EXAMPLE = """{"Character": "japanese young woman in her 20's.",
  "Appearance": {"hair": "black ponytail hair", "wearing": "black framed glasses, white wireless headphone"},
  "Action": "listening to music, sitting on white carpet",
  "style": "professional real photo"}"""
-VALUES = ["japanese young woman", "20's", "black ponytail hair", "black framed glasses", "white wireless headphone",
+VALUES = ["japanese young woman", "20's", "black ponytail hair", "black framed glasses", "white wireless headphones",
           "listening", "music", "sitting on white carpet", "professional real photo"]
 SYNTAX = set('{}[]"`<>|\\=')
 VERB_RE = re.compile(r"\b(is|are|has|have|shows|includes|features|sits|holds|wears|\w+ing)\b")
@@ -45,7 +45,8 @@ def example():
 def test_example_every_value_appears(example):
     clip, t5 = example.fields["clip_l"], example.fields["t5xxl"]
     for v in VALUES:
-        assert v in t5 or v.replace("ing", "ing to") in t5, (v, t5)
+        bare = re.sub(r"\b(a|an) ", "", t5)  # T5 text adds articles: "sitting on a white carpet"
+        assert v in bare or v.replace("ing", "ing to") in bare, (v, t5)
         assert all(w in clip for w in v.split()), (v, clip)
 
 
@@ -144,9 +145,9 @@ def test_object_dicts_become_noun_phrases():
     ({"subject": "two cats", "action": "sleeping"}, "Two cats are sleeping."),
     ({"subject": "Mona Lisa", "style": "pencil sketch"}, "There is Mona Lisa."),
     ({"subject": "knight", "appearance": {"age": 30, "eyes": "blue"}, "outfit": ["silver armor", "red cape"]},
-     "A knight, 30 years old, with blue eyes, is wearing silver armor and red cape."),
+     "A knight, 30 years old, with blue eyes, is wearing silver armor and a red cape."),
     ({"subject": "man", "outfit": "grey suit", "action": ["reading a newspaper", "drinking coffee"]},
-     "A man is wearing grey suit."),
+     "A man is wearing a grey suit."),
 ])
 def test_sentences(data, first):
     t5 = compose(data, "flux").fields["t5xxl"]

@@ -203,8 +203,10 @@ def compose(prompt: Any, target: str = defaults.COMPOSE_TARGET, *, input_format:
         if chunk and len(kw.chunks) > 1:
             result.chunks[name] = kw.chunks
 
+    # a keyword list keeps the writer's order; structured prompts get the most visual slots first
+    order = tuple(dict.fromkeys(i.slot for i in s.items)) if s.keyword_list else KEYWORD_ORDER
     for name in t.clip_fields:
-        clip_field(name, KEYWORD_ORDER)
+        clip_field(name, order)
 
     if t.t5_field:
         sentences = realise_plain(s.plain_text) if s.plain_text and not s.keyword_list else realise(s)

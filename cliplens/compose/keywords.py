@@ -103,11 +103,11 @@ def _contained(small: str, big: str) -> bool:
 
 def _apply_weight(text: str, weight: float | None, inline: dict[str, float]) -> str:
     if weight is not None and abs(weight - 1.0) > 1e-9:
-        return f"({text}:{weight:g})"
+        return f"({text}:{round(weight, 2):g})"
     for phrase in sorted(inline, key=len, reverse=True):
         m = re.search(rf"(?<![\w(]){re.escape(phrase)}(?![\w:])", text, re.I)
         if m and abs(inline[phrase] - 1.0) > 1e-9:
-            text = f"{text[:m.start()]}({m.group(0)}:{inline[phrase]:g}){text[m.end():]}"
+            text = f"{text[:m.start()]}({m.group(0)}:{round(inline[phrase], 2):g}){text[m.end():]}"
     return text
 
 
@@ -168,10 +168,18 @@ def fit_keywords(entries: list[tuple[str, str, float | None]], counter: ClipToke
         dropped.append(kept[idx][0])
         del kept[idx]
         del costs[idx]
+    order = {k: i for i, (k, _, _) in enumerate(entries)}
+    # back-fill: a dropped keyword that still fits (a shorter one after a long one went) comes back
+    for e in [e for e in entries if e[0] in dropped and e[0] in order]:
+        cost = counter.count(e[0])
+        if total() + cost + (1 if costs else 0) <= budget:
+            at = sum(1 for k, _, _ in kept if order.get(k, -1) < order[e[0]])
+            kept.insert(at, e)
+            costs.insert(at, cost)
+            dropped.remove(e[0])
     # the additive estimate is exact for CLIP BPE; verify with one real count and trim if ever off
     while kept and counter.count(", ".join(k for k, _, _ in kept)) > budget:
         dropped.append(kept.pop()[0])
-    order = {k: i for i, (k, _, _) in enumerate(entries)}
     dropped.sort(key=lambda k: order.get(k, len(order)))  # report in prompt order
     return kept, dropped
 

@@ -46,6 +46,15 @@ _MEDIUM_NOUNS = {"photo", "photograph", "painting", "illustration", "drawing", "
                  "sculpture", "collage", "mosaic", "anime", "manga", "fresco", "pastel", "doodle", "concept art",
                  "vector", "3d render"}
 _MASS_MEDIUMS = {"photography", "anime", "manga", "concept art"}
+#: nouns that take no "a"/"an" ("in rainy weather", "with black hair", "under soft light")
+MASS_NOUNS = {"weather", "hair", "skin", "makeup", "fur", "clothing", "music", "furniture", "space", "darkness",
+              "smoke", "mist", "fog", "steam", "fire", "rain", "snow", "water", "grass", "sand", "light", "lighting",
+              "sunlight", "moonlight", "daylight", "lightning", "scenery", "nature", "art", "photography", "film",
+              "jewelry", "jewellery", "lace", "silk", "leather", "denim", "wool", "velvet", "gold", "silver", "ink",
+              "night", "sunset", "sunrise", "dusk", "dawn", "twilight", "autumn", "winter", "summer", "spring",
+              "snowfall", "rainfall", "bokeh", "blur", "glitter", "foliage", "traffic", "laughter", "text", "dust",
+              "paint", "neon", "chrome", "marble", "wood", "concrete", "metal", "glass", "ice", "haze", "mud", "armor",
+              "armour", "gear", "attire", "equipment", "lingerie", "underwear", "sportswear", "footwear", "headwear"}
 _ADVERB_PLACES = {"outdoors", "indoors", "underwater", "outside", "inside", "downtown", "upstairs", "abroad",
                   "at night", "at dusk", "at dawn", "at sunset", "at sunrise", "at noon", "midair", "in space"}
 
@@ -80,20 +89,60 @@ def _is_plural(item: Item) -> bool:
 
 
 def with_article(text: str, plural: bool = False) -> str:
-    """Prefix 'a'/'an' to a singular English noun phrase that has no determiner, number or name.
+    """Prefix 'a'/'an' to a singular English count noun phrase that has no determiner, count or name.
+
+    A leading number with a unit is an adjective ("a 35mm film photo", "an 8k wallpaper"); a bare
+    number is a count ("3 cats"); mass nouns take no article ("rainy weather", "black hair").
 
     >>> with_article("apple on a table"), with_article("two cats"), with_article("Alice")
     ('an apple on a table', 'two cats', 'Alice')
+    >>> with_article("35mm film photo"), with_article("rainy weather"), with_article("white beard")
+    ('a 35mm film photo', 'rainy weather', 'a white beard')
     """
     words = text.split()
     if not words or plural or has_cjk(words[0]):
         return text
     first = words[0].lower()
-    if first in _DETERMINERS or first[0].isdigit() or words[0][0].isupper() and len(words) == 1:
+    if first in _DETERMINERS or re.fullmatch(r"[0-9][0-9,.]*", first) or words[0][0].isupper() and len(words) == 1:
         return text
     if all(w[0].isupper() for w in words if w[0].isalpha()) and words[0][0].isupper():
         return text  # a proper name: "Mona Lisa"
+    if _head_noun(text) in MASS_NOUNS or first.endswith("'s") and len(words) > 1:
+        return text
     return f"{article_for(text)} {text}"
+
+
+_PREP_NP = re.compile(r"\b(on|in|at|under|near|beside|behind|inside|onto|into|across|along|through|over|atop|"
+                      r"against|by|from|with|holding|carrying|riding|hugging|reading|playing)\s+((?:[\w'-]+\s+)*?[\w'-]+)"
+                      r"(?=\s+(?:and|in|on|at|with|while|near|under|by|of|to)\b|$)", re.I)
+_NO_ARTICLE_AFTER_PREP = {"front", "top", "home", "night", "school", "work", "bed", "fire", "sea", "town", "line",
+                          "hand", "foot", "love", "place", "time", "bottom", "left", "right", "center", "centre",
+                          "middle", "background", "foreground", "side", "public", "silence", "motion", "focus",
+                          "view", "sight", "it", "them", "him", "her", "me", "us", "you", "each", "one", "other"}
+
+
+def articles_after_prepositions(text: str) -> str:
+    """'sitting on white carpet' -> 'sitting on a white carpet' (plural, mass and idioms left alone).
+
+    >>> articles_after_prepositions("sitting on white carpet"), articles_after_prepositions("listening to music")
+    ('sitting on a white carpet', 'listening to music')
+    """
+    if has_cjk(text):
+        return text
+
+    def fix(m: re.Match) -> str:
+        prep, np_ = m.group(1), m.group(2)
+        first = np_.split()[0].lower()
+        if first in _NO_ARTICLE_AFTER_PREP or first.endswith("ing") and len(np_.split()) == 1:
+            return m.group(0)
+        return f"{prep} {with_article(np_, _is_plural(Item(np_, 'setting')))}"
+
+    return _PREP_NP.sub(fix, text)
+
+
+def _np(it: Item) -> str:
+    """An item as a noun phrase with its article (plural and mass nouns get none)."""
+    return with_article(it.text, _is_plural(it))
 
 
 def _person(subject_text: str) -> str | None:
@@ -140,6 +189,21 @@ def _action_parts(actions: list[str], be: str) -> list[str]:
     return parts
 
 
+_QUALITY_NOUNS = {"masterpiece", "masterwork", "work of art", "award winning photo", "award-winning photo"}
+
+
+def _quality_phrase(q: str) -> str:
+    """'best quality' -> 'of best quality', 'masterpiece' -> 'a masterpiece', '8k' -> 'in 8k', else as is."""
+    low = q.lower()
+    if low.endswith("quality") or low.endswith("resolution"):
+        return f"of {q}"
+    if low in _QUALITY_NOUNS:
+        return with_article(q)
+    if re.fullmatch(r"\d+k|uhd|hd|hdr|4k uhd|8k uhd|full hd", low):
+        return f"in {q}"
+    return q
+
+
 def _style_sentence(style: list[str], quality: list[str]) -> list[str]:
     out = []
     if style:
@@ -153,12 +217,48 @@ def _style_sentence(style: list[str], quality: list[str]) -> list[str]:
         else:
             out.append(f"The style is {join_list(rest)}.")
     if quality:
-        out.append(f"The image quality is {join_list(quality)}.")
+        out.append(f"The image is {join_list([_quality_phrase(q) for q in quality])}.")
     return out
 
 
+_ZH_TEMPLATES = (("objects", "画面中还有{}。"), ("setting", "场景是{}。"), ("background", "背景是{}。"),
+                 ("colors", "色调是{}。"), ("lighting", "光线是{}。"), ("camera", "构图是{}。"), ("mood", "氛围{}。"),
+                 ("details", "画面还包括{}。"), ("style", "风格是{}。"), ("quality", "画质{}。"))
+_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u3130-\u318f]")
+
+
+def _zh_join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "、".join(items[:-1]) + "和" + items[-1]
+
+
+def _zh_realise(s: Structured) -> str:
+    """Chinese: one sentence per part of the picture, written as a person would ("画面中是…，穿着…，正在…。")."""
+    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    subject = get("subject") or get("objects")
+    objects = get("objects") if get("subject") else []
+    first = []
+    if subject:
+        first.append(f"画面中是{_zh_join(subject)}")
+    if get("appearance"):
+        first.append(f"有{_zh_join(get('appearance'))}")
+    if get("outfit"):
+        first.append(f"穿戴着{_zh_join(get('outfit'))}")
+    if get("action"):
+        acts = [a if a.startswith(("正在", "在", "正")) else a for a in get("action")]
+        first.append(f"正在{_zh_join(acts)}" if not acts[0].startswith(("正在", "在")) else _zh_join(acts))
+    out = ["，".join(first) + "。"] if first else []
+    for slot, tpl in _ZH_TEMPLATES:
+        vals = objects if slot == "objects" else get(slot)
+        if vals:
+            out.append(tpl.format(_zh_join(vals)))
+    return "".join(out)
+
+
 def _cjk_realise(s: Structured) -> str:
-    """CJK text: phrases joined with '，', one sentence per part of the picture, ending in '。'."""
+    """CJK text: Chinese gets sentences from templates; Japanese/Korean keep phrases joined per part."""
+    text = "".join(i.text for i in s.items if i.slot != "negative")
+    if not _KANA_HANGUL.search(text):
+        return _zh_realise(s)
     order = [("subject", "objects", "appearance", "outfit"), ("action",), ("setting", "background"),
              ("colors", "lighting", "camera", "mood", "details"), ("style", "quality")]
     sentences = []
@@ -191,14 +291,16 @@ def realise(s: Structured) -> str:
         return _cjk_realise(s)
     get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
     ages = [i.text for i in s.slot("appearance") if i.key == "age"]
-    appearance = [_strip_lead(i.text, ("with", "has", "have")) for i in s.slot("appearance") if i.key != "age"]
-    outfit = [_strip_lead(_strip_lead(i.text, ("wearing", "wears", "dressed in")), ("in",)) for i in s.slot("outfit")]
+    appearance = [_np(Item(_strip_lead(i.text, ("with", "has", "have")), "appearance", plural=i.plural))
+                  for i in s.slot("appearance") if i.key != "age"]
+    outfit = [_np(Item(_strip_lead(_strip_lead(i.text, ("wearing", "wears", "dressed in")), ("in",)), "outfit",
+                       plural=i.plural)) for i in s.slot("outfit")]
     subj_items, obj_items = s.slot("subject"), s.slot("objects")
     sentences: list[str] = []
 
     if not subj_items and obj_items:
         subj_items, obj_items = obj_items, []
-    actions = get("action")
+    actions = [articles_after_prepositions(a) for a in get("action")]
     if subj_items:
         nps = _noun_phrases(subj_items)
         if ages:
@@ -246,7 +348,7 @@ def realise(s: Structured) -> str:
         for p in setting:
             low = p.lower()
             if low.split()[0] in PREPOSITIONS or low in _ADVERB_PLACES or has_cjk(p):
-                places.append(p)
+                places.append(articles_after_prepositions(p))
             else:
                 places.append(f"in {with_article(p, _is_plural(Item(p, 'setting')))}")
         sentences.append(f"The scene is set {join_list(places)}.")
@@ -274,7 +376,8 @@ def realise(s: Structured) -> str:
     mood = get("mood")
     if mood:
         sentences.append(f"The mood is {join_list(mood)}.")
-    details = get("details")
+    said = {i.text.lower() for i in s.items if i.slot != "details"}
+    details = [_np(i) for i in s.slot("details") if i.text.lower() not in said]
     if details:
         sentences.append(f"The image also features {join_list(details)}.")
     sentences.extend(_style_sentence(get("style"), get("quality")))

@@ -16,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .text import clean_phrase, extract_weights, has_cjk, split_phrases
+from ..text.phrases import clean_phrase, extract_weights, split_phrases
+from .text import has_cjk
 
 #: canonical slots, in the order a person would describe a picture
 SLOTS = ("subject", "objects", "appearance", "outfit", "action", "setting", "background", "colors", "style",
@@ -25,31 +26,37 @@ SLOTS = ("subject", "objects", "appearance", "outfit", "action", "setting", "bac
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "subject": ("subject", "subjects", "character", "characters", "person", "people", "who", "main subject",
                 "figure", "protagonist", "hero", "animal", "creature", "main", "main character", "focus",
-                "主体", "人物", "主題", "被写体", "キャラクター", "인물", "주제"),
-    "objects": ("objects", "object", "items", "item", "props", "prop", "elements", "things", "shapes", "entities"),
+                "主体", "人物", "主題", "被写体", "キャラクター", "인물", "주제", "角色", "主角", "对象", "主题", "人物角色"),
+    "objects": ("objects", "object", "items", "item", "props", "prop", "elements", "things", "shapes", "entities",
+                "物体", "物品", "元素", "道具"),
     "appearance": ("appearance", "looks", "look", "features", "physical", "physique", "body", "face", "hair",
                    "hairstyle", "hair style", "eyes", "eye", "skin", "makeup", "expression", "age", "build",
-                   "外貌", "外見", "外観", "髪", "외모"),
+                   "外貌", "外見", "外観", "髪", "외모", "外观", "长相", "发型", "头发", "眼睛", "表情", "妆容", "年龄", "身材",
+                   "肤色", "五官"),
     "outfit": ("outfit", "wearing", "wears", "clothes", "clothing", "attire", "dress", "costume", "wardrobe",
-               "apparel", "garment", "garments", "accessories", "accessory", "服装", "衣装", "服", "의상"),
+               "apparel", "garment", "garments", "accessories", "accessory", "服装", "衣装", "服", "의상", "衣服", "穿着",
+               "着装", "配饰", "饰品", "服饰"),
     "action": ("action", "actions", "pose", "poses", "activity", "doing", "gesture", "motion", "movement",
-               "posture", "动作", "動作", "ポーズ", "행동"),
+               "posture", "动作", "動作", "ポーズ", "행동", "姿势", "姿态", "行为", "活动"),
     "setting": ("setting", "scene", "location", "place", "environment", "where", "backdrop", "surroundings",
-                "landscape", "venue", "场景", "背景设定", "場所", "シーン", "배경"),
+                "landscape", "venue", "weather", "time of day", "season", "场景", "背景设定", "場所", "シーン", "배경",
+                "地点", "环境", "位置", "天气", "时间", "季节"),
     "background": ("background", "bg", "background color", "background colour", "背景"),
     "colors": ("colors", "colours", "color palette", "colour palette", "palette", "color scheme",
-               "colour scheme", "颜色", "色"),
+               "colour scheme", "颜色", "色", "色彩", "色调", "配色"),
     "style": ("style", "styles", "medium", "art style", "artstyle", "aesthetic", "genre", "art", "technique",
-              "art medium", "风格", "スタイル", "画風", "스타일"),
-    "lighting": ("lighting", "light", "lights", "illumination", "光", "照明", "조명"),
+              "art medium", "风格", "スタイル", "画風", "스타일", "画风", "艺术风格", "媒介", "类型"),
+    "lighting": ("lighting", "light", "lights", "illumination", "光", "照明", "조명", "光线", "光照", "灯光"),
     "camera": ("camera", "shot", "angle", "camera angle", "lens", "composition", "framing", "view",
-               "perspective", "shot type", "viewpoint", "构图", "構図", "カメラ"),
-    "mood": ("mood", "atmosphere", "emotion", "vibe", "feeling", "tone", "ambience", "ambiance", "气氛", "雰囲気"),
-    "quality": ("quality", "quality tags", "resolution", "detail level", "画质", "品質"),
+               "perspective", "shot type", "viewpoint", "构图", "構図", "カメラ", "镜头", "视角", "角度", "景别", "机位"),
+    "mood": ("mood", "atmosphere", "emotion", "vibe", "feeling", "tone", "ambience", "ambiance", "气氛", "雰囲気", "氛围", "情绪",
+             "感觉"),
+    "quality": ("quality", "quality tags", "resolution", "detail level", "画质", "品質", "质量", "品质"),
     "details": ("details", "detail", "description", "prompt", "text", "notes", "misc", "other", "extra", "extras",
-                "tags", "keywords", "content", "info", "caption", "positive", "positive prompt"),
+                "tags", "keywords", "content", "info", "caption", "positive", "positive prompt", "细节", "描述", "其他",
+                "备注", "内容", "标签", "关键词"),
     "negative": ("negative", "negative prompt", "negatives", "avoid", "exclude", "excluded", "neg", "do not",
-                 "dont", "don't", "without", "unwanted", "负面", "ネガティブ"),
+                 "dont", "don't", "without", "unwanted", "负面", "ネガティブ", "负面提示词", "反向提示词", "避免", "不要"),
 }
 _LOOKUP = {syn: slot for slot, syns in SYNONYMS.items() for syn in syns}
 
@@ -92,6 +99,20 @@ _POSITION_PHRASES = {"left": "on the left", "right": "on the right", "top": "at 
                      "bottom left": "at the bottom left", "bottom right": "at the bottom right",
                      "upper left": "at the upper left", "upper right": "at the upper right",
                      "lower left": "at the lower left", "lower right": "at the lower right"}
+#: weather nouns -> the adjective a prompt writer uses ("rain" -> "rainy weather", never "a rain weather")
+WEATHER_ADJECTIVES = {"rain": "rainy", "snow": "snowy", "fog": "foggy", "sun": "sunny", "cloud": "cloudy",
+                      "clouds": "cloudy", "storm": "stormy", "thunderstorm": "stormy", "wind": "windy", "mist": "misty",
+                      "haze": "hazy", "drizzle": "drizzly", "frost": "frosty", "ice": "icy", "thunder": "stormy",
+                      "sunshine": "sunny", "overcast": "overcast", "clear": "clear", "blizzard": "snowy"}
+#: things worn or seen in pairs: a singular head ("white wireless headphone") reads as a mistake
+PAIR_NOUNS = {"headphone": "headphones", "earphone": "earphones", "earbud": "earbuds", "glove": "gloves",
+              "sock": "socks", "shoe": "shoes", "boot": "boots", "sneaker": "sneakers", "earring": "earrings",
+              "sandal": "sandals", "slipper": "slippers", "legging": "leggings", "stocking": "stockings",
+              "trouser": "trousers", "jean": "jeans", "mitten": "mittens", "heel": "heels", "pant": "pants",
+              "goggle": "goggles", "sunglass": "sunglasses", "eyeglass": "eyeglasses"}
+_COUNT_KEYS = {"count", "number", "quantity", "amount", "how many", "n"}
+_STOP_AT = {"in", "on", "at", "under", "above", "below", "behind", "beside", "near", "with", "wearing", "holding",
+            "who", "that", "which", "and", "of", "from", "by", "over", "inside", "next"}
 PREPOSITIONS = ("in", "on", "at", "under", "above", "below", "behind", "beside", "near", "inside", "outside",
                 "over", "by", "next", "among", "between", "within", "across", "along", "through", "around", "atop")
 
@@ -163,6 +184,55 @@ def pluralise(noun: str) -> str:
     else:
         p = last + "s"
     return f"{head} {p}".strip()
+
+
+def pluralise_phrase(text: str) -> str:
+    """Plural of a noun phrase's head: 'castle on a hill' -> 'castles on a hill'.
+
+    >>> pluralise_phrase("red castle on a hill")
+    'red castles on a hill'
+    """
+    words = text.split()
+    for i, w in enumerate(words):
+        if i and w.lower() in _STOP_AT:
+            return " ".join([pluralise(" ".join(words[:i])), *words[i:]])
+    return pluralise(text)
+
+
+def count_of(value: Any) -> int | None:
+    """3, "3", "three" -> 3; anything else -> None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and float(value).is_integer():
+        return int(value)
+    v = str(value).strip().lower()
+    if v.isdigit():
+        return int(v)
+    return _WORD_COUNTS.get(v)
+
+
+def with_count(text: str, n: int) -> str:
+    """'castle', 3 -> 'three castles' (a number word up to ten, digits beyond; 1 leaves the noun as it is)."""
+    words = text.split()
+    if not words or n == 1:
+        return text
+    if words[0].lower() in ("a", "an", "the", "one"):
+        text = " ".join(words[1:])
+    return f"{COUNT_WORDS.get(n, str(n))} {pluralise_phrase(text)}"
+
+
+def fix_pair_noun(text: str) -> str:
+    """'white wireless headphone' -> 'white wireless headphones' (pairs are plural in English)."""
+    words = text.split()
+    for i, w in enumerate(words):
+        low = w.lower()
+        if i and low in _STOP_AT:
+            break
+        nxt = words[i + 1].lower() if i + 1 < len(words) else ""
+        if low in PAIR_NOUNS and (not nxt or nxt in _STOP_AT) and (i == 0 or words[i - 1].lower() not in ("a", "an",
+                                                                                                        "one")):
+            words[i] = PAIR_NOUNS[low]
+    return " ".join(words)
 
 
 def position_phrase(value: str) -> str:
@@ -240,6 +310,8 @@ class _Builder:
         text = _scalar_text(value)
         if not text:
             return
+        if key == "weather" and text.lower() in WEATHER_ADJECTIVES:
+            text = WEATHER_ADJECTIVES[text.lower()]
         if "," not in text and slot != "negative":
             text = _combine(key, text) if key else text
         self.add(text, slot, key)
@@ -287,27 +359,102 @@ class _Builder:
         if isinstance(data, dict):
             if _looks_like_object(data):
                 data = self.object_phrase(data, slot or "subject")
-            for k, v in data.items():
-                nk = norm_key(k)
-                if nk in PARAM_KEYS and not isinstance(v, (dict, list)):
-                    self.out.params[nk] = v
-                    continue
-                child = slot_for_key(nk)
-                if slot == "negative":
-                    child = "negative"
-                if key in NOUN_KEYS and nk in NOUN_ATTRS and slot:
-                    # {"hair": {"color": "black"}} -> "black hair" (an attribute of the parent noun)
-                    self.walk(v, slot, key, depth + 1)
-                    continue
-                target = child or slot or "details"
-                # the key travels with the value; `_combine` decides if it reads as a noun ("hair": "black")
-                self.walk(v, target, nk, depth + 1)
+            count, first = None, len(self.out.items)
+            for k, v in data.items():  # {"subject": "castle", "count": 3} -> "three castles", never "3 count"
+                if norm_key(k) in _COUNT_KEYS and count_of(v) is not None:
+                    count = count_of(v)
+                    data = {kk: vv for kk, vv in data.items() if kk is not k}
+                    break
+            self._walk_dict(data, slot, key, depth)
+            if count is not None:
+                self._apply_count(first, count)
         elif isinstance(data, (list, tuple, set, frozenset)):
             seq = sorted(data, key=str) if isinstance(data, (set, frozenset)) else data
             for v in seq:
                 self.walk(v, slot or "details", key, depth + 1)
         else:
             self.leaf(key or "", data, slot or "details")
+
+    def _apply_count(self, first: int, count: int) -> None:
+        """Put `count` on the first subject/object phrase added since item `first` (else the first phrase)."""
+        new = self.out.items[first:]
+        it = next((i for i in new if i.slot in ("subject", "objects")), new[0] if new else None)
+        if it is None or has_cjk(it.text) or count_of(it.text.split()[0]) is not None:
+            return
+        it.text = with_count(it.text, count)
+        it.plural = count > 1
+
+    def _walk_dict(self, data: dict, slot: str | None, key: str | None, depth: int) -> None:
+        """Each key's value goes to the key's slot (or inherits the parent's)."""
+        for k, v in data.items():
+            nk = norm_key(k)
+            if nk in PARAM_KEYS and not isinstance(v, (dict, list)):
+                self.out.params[nk] = v
+                continue
+            child = slot_for_key(nk)
+            if slot == "negative":
+                child = "negative"
+            if key in NOUN_KEYS and nk in NOUN_ATTRS and slot:
+                # {"hair": {"color": "black"}} -> "black hair" (an attribute of the parent noun)
+                self.walk(v, slot, key, depth + 1)
+                continue
+            target = child or slot or "details"
+            # the key travels with the value; `_combine` decides if it reads as a noun ("hair": "black")
+            self.walk(v, target, nk, depth + 1)
+
+
+_VERBISH = re.compile(r"\b(is|are|was|were|has|have|had|does|do|did|will|can|shows|stands|sits|there)\b", re.I)
+COLOR_WORDS = {"red", "orange", "yellow", "green", "blue", "purple", "violet", "pink", "brown", "black", "white",
+               "gray", "grey", "cyan", "magenta", "teal", "gold", "golden", "silver", "beige", "pastel", "monochrome",
+               "turquoise", "navy", "crimson", "maroon", "lavender", "indigo", "amber", "ivory", "colorful",
+               "colourful", "vibrant", "muted", "neon", "dark", "light", "bright", "warm", "cool", "and", "tones",
+               "colors", "colours", "palette", "sepia"}
+QUALITY_WORDS = {"masterpiece", "best quality", "high quality", "highly detailed", "ultra detailed", "detailed",
+                 "4k", "8k", "uhd", "hd", "hdr", "sharp focus", "intricate details", "intricate", "high resolution",
+                 "absurdres", "highres", "ultra high res", "award winning", "trending on artstation", "sharp",
+                 "8k uhd", "4k uhd", "high detail", "extremely detailed", "very detailed", "low quality",
+                 "worst quality"}
+_STYLE_RE = re.compile(r"\b(style|art|painting|photo|photograph|photography|render|rendering|illustration|anime|"
+                       r"manga|sketch|drawing|watercolou?r|oil|cinematic|photorealistic|realistic|film|pixel|"
+                       r"cartoon|comic|3d|digital|concept|vector|impressionism|surrealism|ukiyo-e|minimalism|"
+                       r"minimalist|baroque|vaporwave|cyberpunk|steampunk|low poly|isometric)\b", re.I)
+_LIGHT_RE = re.compile(r"\b(light|lights|lighting|lit|glow|glowing|backlit|shadows?|rim light|golden hour|"
+                       r"volumetric|chiaroscuro)\b", re.I)
+_CAMERA_RE = re.compile(r"\b(close-?up|closeup|wide[- ]angle|wide shot|full body|full-body|bokeh|depth of field|"
+                        r"aerial|from above|from below|low angle|high angle|portrait shot|macro|telephoto|fisheye|"
+                        r"\d+mm lens|top view|side view|front view)\b", re.I)
+
+
+def is_keyword_list(phrases: list[str]) -> bool:
+    """True for a comma list of short keywords ("a cat, glasses, blue, masterpiece"), not for prose.
+
+    >>> is_keyword_list(["a cat", "glasses", "masterpiece"]), is_keyword_list(["A cat is sitting on the sofa"])
+    (True, False)
+    """
+    if len(phrases) < 2 or any(has_cjk(p) for p in phrases):
+        return False
+    return all(len(p.split()) <= 6 and not _VERBISH.search(p) for p in phrases)
+
+
+def keyword_slot(phrase: str) -> str | None:
+    """The slot a bare keyword belongs to (colors, quality, style, lighting, camera), or None (a thing).
+
+    >>> keyword_slot("blue"), keyword_slot("masterpiece"), keyword_slot("oil painting"), keyword_slot("cat")
+    ('colors', 'quality', 'style', None)
+    """
+    low = phrase.lower().strip()
+    words = low.split()
+    if low in QUALITY_WORDS:
+        return "quality"
+    if words and all(w in COLOR_WORDS for w in words) and not all(w == "and" for w in words):
+        return "colors"
+    if _CAMERA_RE.search(low):
+        return "camera"
+    if _LIGHT_RE.search(low):
+        return "lighting"
+    if _STYLE_RE.search(low):
+        return "style"
+    return None
 
 
 def structure(data: Any) -> Structured:
@@ -318,12 +465,21 @@ def structure(data: Any) -> Structured:
     """
     b = _Builder()
     if isinstance(data, str):
+        _, weights = extract_weights(data)
+        b.out.weights.update(weights)
         b.out.plain_text = clean_phrase(data.replace("\n", ". "))
         phrases = split_phrases(data)
+        b.out.keyword_list = is_keyword_list(phrases)
+        have_subject = False
         for n, p in enumerate(phrases):
-            p, w = extract_weights(p)
-            b.out.weights.update(w)
-            b.out.items.append(Item(p, "subject" if n == 0 else "details", group=n + 1))
+            slot = keyword_slot(p) if b.out.keyword_list else None
+            if slot is None:
+                slot = "details" if have_subject else "subject"
+            have_subject = have_subject or slot == "subject"
+            b.out.items.append(Item(p, slot, weight=weights.get(p.lower()), group=n + 1))
         return b.out
     b.walk(data, None, None)
+    for it in b.out.items:
+        if it.slot in ("outfit", "appearance", "objects", "subject", "details"):
+            it.text = fix_pair_noun(it.text)
     return b.out

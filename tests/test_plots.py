@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from cliplens.errors import InvalidInputError
-from cliplens.plots import bar_chart, contact_sheet, heatmap
+from cliplens.cli.plots import bar_chart, contact_sheet, heatmap
 
 
 def _decode(path) -> Image.Image:

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import ON_ERROR, ON_ERROR_CHOICES, TAG_SCORE, TAG_TEMPLATE, TAG_TOP_K
 from ..errors import InvalidInputError
 from ..images import ImageInput
-from ..judge.imagevec import image_vectors
-from ..judge.scores import _names
+from ..judge.scores import _names, image_vectors
 from ..models.encoder import Encoder
+from ..results import ItemError, Result, jsonable
+from .lru import cached
 from .zeroshot import NEUTRAL_TEXTS
 
 SCORE_KINDS = ("margin", "cosine", "z")
@@ -45,7 +47,7 @@ class TagResult:
         d = {"image": self.image, "tags": [{"tag": t, "score": s} for t, s in self.tags]}
         if self.error:
             d["error"] = self.error
-        return d
+        return jsonable(d)
 
 
 def read_thresholds(path: str | os.PathLike) -> dict[str, float]:
@@ -96,8 +98,8 @@ class Tagger:
     """
 
     def __init__(self, encoder: Encoder, vocabulary: Sequence[str] | str | os.PathLike, *, threshold: float | None = None,
-                 thresholds: Mapping[str, float] | str | os.PathLike | None = None, score: str = "margin",
-                 template: str = "{}", cache: bool = True):
+                 thresholds: Mapping[str, float] | str | os.PathLike | None = None, score: str = TAG_SCORE,
+                 template: str = TAG_TEMPLATE, cache: bool = True):
         from ..vocab import LabelTable, load_vocabulary
 
         if score not in SCORE_KINDS:
@@ -136,16 +138,21 @@ class Tagger:
             return (c - c.mean(axis=1, keepdims=True)) / np.maximum(c.std(axis=1, keepdims=True), 1e-8)
         return c - (image_vecs @ self.neutral)[:, None]
 
-    def tag(self, images: Sequence[ImageInput], *, max_tags: int | None = None, use_cache: bool = True,
-            progress: bool = False) -> list[TagResult]:
-        """Tags per image (best first), at most `max_tags`; unreadable images get an `error`."""
-        if max_tags is not None and max_tags < 1:
-            raise InvalidInputError(f"max_tags={max_tags}: keep at least 1")
+    def tag(self, images: Sequence[ImageInput], *, top_k: int | None = TAG_TOP_K, on_error: str = ON_ERROR,
+            use_cache: bool = True, batch_size: int | None = None, progress: bool = False,
+            errors: list[ItemError] | None = None) -> list[TagResult]:
+        """Tags per image (best first), at most `top_k` (None: all that pass); unreadable images get an `error`."""
+        if top_k is not None and top_k < 1:
+            raise InvalidInputError(f"top_k must be >= 1 (got {top_k})")
+        max_tags = top_k
         images = list(images) if not isinstance(images, (str, bytes, os.PathLike)) else [images]
         if not images:
             raise InvalidInputError("no images to tag")
-        iv, errors = image_vectors(self.encoder, images, on_error="skip", use_cache=use_cache, progress=progress)
-        bad = {e["index"]: e["reason"] for e in errors}
+        iv, errs = image_vectors(self.encoder, images, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
+                                 progress=progress)
+        if errors is not None:
+            errors.extend(errs)
+        bad = {e.index: e.reason for e in errs}
         names = _names(images)
         ok = [i for i in range(len(images)) if i not in bad]
         s = np.zeros((len(images), len(self.tags)), np.float32)
@@ -164,6 +171,69 @@ class Tagger:
         return out
 
 
+@dataclass
+class TagsResult(Result):
+    """Tags per image, best first (row i <-> image i; failed images: no tags, reason in `errors`)."""
+
+    model: str
+    vocabulary_size: int
+    score: str
+    results: list[TagResult]
+
+    def to_dict(self) -> dict:
+        rows = []
+        for i, r in enumerate(self.results):
+            d = r.to_dict()
+            d.pop("error", None)
+            rows.append({"index": i, **d})
+        return jsonable({"model": self.model, "vocabulary_size": self.vocabulary_size, "score": self.score,
+                         "results": rows, "errors": self.errors})
+
+
+def tag(
+    encoder: Encoder,
+    images: Sequence[ImageInput],
+    vocabulary: Sequence[str] | str | os.PathLike,
+    *,
+    threshold: float | None = None,
+    thresholds: Mapping[str, float] | str | os.PathLike | None = None,
+    score: str = TAG_SCORE,
+    template: str = TAG_TEMPLATE,
+    top_k: int | None = TAG_TOP_K,
+    on_error: str = ON_ERROR,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    progress: bool = False,
+    label_cache: str = "disk",
+) -> TagsResult:
+    """Multi-label tagging, the one call: every vocabulary phrase each image shows, best first.
+
+    `label_cache`: "disk" (tag embeddings cached on disk), "memory" (in-process LRU only: the
+    server) or "none". Unreadable images become `ItemError`s and the batch goes on.
+
+    >>> tag(enc, ["red_circle.png"], ["red", "blue", "circle"]).results[0].tags   # doctest: +SKIP
+    [('circle', 0.081), ('red', 0.064)]
+    """
+    if on_error not in ON_ERROR_CHOICES:
+        raise InvalidInputError(f"on_error={on_error!r}: use 'skip' or 'raise'")
+    if label_cache not in ("disk", "memory", "none"):
+        raise InvalidInputError(f"label_cache={label_cache!r}: use disk, memory or none")
+    per = read_thresholds(thresholds) if isinstance(thresholds, (str, os.PathLike)) else dict(thresholds or {})
+    vocab_key = str(vocabulary) if isinstance(vocabulary, (str, os.PathLike)) else tuple(vocabulary)
+    build = lambda: Tagger(encoder, vocabulary, threshold=threshold, thresholds=per, score=score,  # noqa: E731
+                           template=template, cache=label_cache == "disk")
+    if label_cache == "none":
+        tagger = build()
+    else:
+        tagger = cached(("tag", encoder.fingerprint, vocab_key, score, threshold, tuple(sorted(per.items())),
+                         template, label_cache), build)
+    errors: list[ItemError] = []
+    results = tagger.tag(images, top_k=top_k, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
+                         progress=progress, errors=errors)
+    return TagsResult(model=encoder.name, vocabulary_size=len(tagger.tags), score=score, results=results,
+                      errors=errors)
+
+
 def calibrate_thresholds(tagger: Tagger, images: Sequence[ImageInput], truth: Sequence[Sequence[str]]) -> dict[str, float]:
     """Per-tag thresholds that maximise each tag's F1 on labelled images (`truth[i]`: tags of image i).
 
@@ -172,7 +242,7 @@ def calibrate_thresholds(tagger: Tagger, images: Sequence[ImageInput], truth: Se
     """
     if len(images) != len(truth) or not images:
         raise InvalidInputError("calibration needs one list of true tags per image (and some images)")
-    iv, errors = image_vectors(tagger.encoder, list(images), on_error="raise")
+    iv, _ = image_vectors(tagger.encoder, list(images), on_error="raise")
     s = tagger.scores(iv)
     y = np.array([[t in set(tr) for t in tagger.tags] for tr in truth])
     out: dict[str, float] = {}

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..defaults import CLASSIFY_TEMPLATES, CLASSIFY_TOP_K, ON_ERROR, ON_ERROR_CHOICES
 from ..errors import InvalidInputError
 from ..images import ImageInput
-from ..judge.imagevec import image_vectors
-from ..judge.scores import _names
+from ..judge.scores import _names, image_vectors
 from ..models.encoder import Encoder
-from .templates import load_templates
+from ..results import ItemError, Result, jsonable
+from .lru import cached
+from .templates import TEMPLATE_SETS, load_templates
 
 NONE_LABEL = "none of these"
 NEUTRAL_TEXTS = ("a picture", "an image", "a photo")
@@ -48,11 +50,12 @@ class Prediction:
     scores: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        d = {"image": self.image, "label": self.label, "top": [{"label": l, "prob": p} for l, p in self.top],
-             "cosine": self.cosine, "margin": self.margin}
+        """Strict JSON: a failed image has null label/cosine/margin and its reason in `error`."""
+        d = {"image": self.image, "label": self.label or None,
+             "top": [{"label": l, "prob": p} for l, p in self.top], "cosine": self.cosine, "margin": self.margin}
         if self.error:
             d["error"] = self.error
-        return d
+        return jsonable(d)
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -80,7 +83,8 @@ class ZeroShotClassifier:
         cache: keep templated label embeddings on disk (`cliplens.vocab.LabelTable`).
     """
 
-    def __init__(self, encoder: Encoder, labels: Sequence[str], templates: str | os.PathLike | Sequence[str] = "short",
+    def __init__(self, encoder: Encoder, labels: Sequence[str],
+                 templates: str | os.PathLike | Sequence[str] = CLASSIFY_TEMPLATES,
                  *, cache: bool = True, progress: bool = False):
         from ..vocab import LabelTable
 
@@ -114,23 +118,32 @@ class ZeroShotClassifier:
         self,
         images: Sequence[ImageInput],
         *,
-        top_k: int = 5,
+        top_k: int = CLASSIFY_TOP_K,
         min_prob: float | None = None,
         none_margin: float | None = None,
-        on_error: str = "skip",
+        on_error: str = ON_ERROR,
         use_cache: bool = True,
+        batch_size: int | None = None,
         progress: bool = False,
+        errors: list[ItemError] | None = None,
     ) -> list[Prediction]:
-        """Top-k labels per image; "none of these" when a guard says no label fits."""
+        """Top-k labels per image; "none of these" when a guard says no label fits.
+
+        Failed images get a `Prediction` with `error`; pass a list as `errors` to also collect
+        them as `ItemError`s.
+        """
         if top_k < 1:
-            raise InvalidInputError(f"top_k={top_k}: ask for at least 1 label")
+            raise InvalidInputError(f"top_k must be >= 1 (got {top_k})")
         if min_prob is not None and not 0.0 <= min_prob <= 1.0:
             raise InvalidInputError(f"min_prob={min_prob}: a probability is between 0 and 1")
         images = list(images) if not isinstance(images, (str, bytes, os.PathLike)) else [images]
         if not images:
             raise InvalidInputError("no images to classify")
-        iv, errors = image_vectors(self.encoder, images, on_error=on_error, use_cache=use_cache, progress=progress)
-        bad = {e["index"]: e["reason"] for e in errors}
+        iv, errs = image_vectors(self.encoder, images, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
+                                 progress=progress)
+        if errors is not None:
+            errors.extend(errs)
+        bad = {e.index: e.reason for e in errs}
         ok = np.array([i not in bad for i in range(len(images))])
         probs = np.zeros((len(images), len(self.labels)), np.float32)
         cos = np.zeros_like(probs)
@@ -154,6 +167,85 @@ class ZeroShotClassifier:
             out.append(Prediction(names[i], label, top, round(float(cos[i, order[0]]), 6), round(float(margins[i]), 6),
                                   scores={self.labels[j]: float(probs[i, j]) for j in range(len(self.labels))}))
         return out
+
+
+@dataclass
+class ClassifyResult(Result):
+    """Zero-shot labels per image (row i <-> image i; failed images: null label, reason in `errors`).
+
+    `templates` names the template set (or "custom") and `template_count` says how many texts
+    each label's vector averages, so a reader can tell two runs' ensembles apart.
+    """
+
+    model: str
+    labels: list[str]
+    templates: str
+    template_count: int
+    results: list[Prediction]
+
+    def to_dict(self) -> dict:
+        rows = []
+        for i, p in enumerate(self.results):
+            d = p.to_dict()
+            d.pop("error", None)
+            rows.append({"index": i, **d})
+        return jsonable({"model": self.model, "labels": self.labels, "templates": self.templates,
+                         "template_count": self.template_count, "results": rows, "errors": self.errors})
+
+
+LABEL_CACHES = ("disk", "memory", "none")
+
+
+def classifier(encoder: Encoder, labels: Sequence[str], templates: str | os.PathLike | Sequence[str] = CLASSIFY_TEMPLATES,
+               *, label_cache: str = "disk", progress: bool = False) -> ZeroShotClassifier:
+    """A `ZeroShotClassifier`, reused from a small in-memory LRU for the same (model, labels, templates).
+
+    `label_cache`: "disk" (label embeddings cached on disk too: the CLI), "memory" (never written to
+    disk: what the server uses, so clients cannot fill its disk), "none" (built fresh).
+    """
+    if label_cache not in LABEL_CACHES:
+        raise InvalidInputError(f"label_cache={label_cache!r}: use one of {', '.join(LABEL_CACHES)}")
+    labs = check_labels(labels)
+    tmpl = load_templates(templates)
+    build = lambda: ZeroShotClassifier(encoder, labs, tmpl, cache=label_cache == "disk", progress=progress)  # noqa: E731
+    if label_cache == "none":
+        return build()
+    return cached(("zs", encoder.fingerprint, tuple(labs), tuple(tmpl)), build)
+
+
+def classify(
+    encoder: Encoder,
+    images: Sequence[ImageInput],
+    labels: Sequence[str],
+    *,
+    templates: str | os.PathLike | Sequence[str] = CLASSIFY_TEMPLATES,
+    top_k: int = CLASSIFY_TOP_K,
+    min_prob: float | None = None,
+    none_margin: float | None = None,
+    on_error: str = ON_ERROR,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    progress: bool = False,
+    label_cache: str = "disk",
+) -> ClassifyResult:
+    """Zero-shot classification, the one call: the most likely of `labels` for each image.
+
+    `templates` defaults to `cliplens.defaults.CLASSIFY_TEMPLATES` (OpenAI's 7-template ensemble)
+    on every surface. Unreadable images become `ItemError`s (``on_error="skip"``) and the batch goes on.
+
+    >>> r = classify(enc, ["shape.png"], ["circle", "square"])      # doctest: +SKIP
+    >>> r.results[0].label                                         # doctest: +SKIP
+    'circle'
+    """
+    if on_error not in ON_ERROR_CHOICES:
+        raise InvalidInputError(f"on_error={on_error!r}: use 'skip' or 'raise'")
+    clf = classifier(encoder, labels, templates, label_cache=label_cache, progress=progress)
+    errors: list[ItemError] = []
+    preds = clf.predict(images, top_k=top_k, min_prob=min_prob, none_margin=none_margin, on_error=on_error,
+                        use_cache=use_cache, batch_size=batch_size, progress=progress, errors=errors)
+    name = templates if isinstance(templates, str) and templates in TEMPLATE_SETS else "custom"
+    return ClassifyResult(model=encoder.name, labels=clf.labels, templates=name, template_count=len(clf.templates),
+                          results=preds, errors=errors)
 
 
 def calibrate_none_margin(classifier: ZeroShotClassifier, known: Sequence[ImageInput],

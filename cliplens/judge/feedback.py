@@ -24,46 +24,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..defaults import FEEDBACK_MARGIN, FEEDBACK_UNREQUESTED_K
 from ..errors import InvalidInputError
 from ..images import ImageInput
 from ..models.encoder import Encoder
-from .imagevec import image_vectors
+from ..results import Result, jsonable
+from ..text.phrases import split_keywords, strip_emphasis
+from .scores import PAPER_W, _names, image_vectors
 
 NEUTRAL_TEXTS = ("a picture", "an image", "a photo")
-_SPLIT = re.compile(r"\s*(?:[,;|\n]|\.(?:\s+|$)|\s+and\s+|\s+with\s+|\s+BREAK\s+)\s*", re.IGNORECASE)
-_WEIGHT = re.compile(r":\s*-?\d+(?:\.\d+)?\s*$")
-
-
-def clean_phrase(phrase: str) -> str:
-    """Strip Stable Diffusion emphasis syntax: ``(glasses:1.3)`` / ``((x))`` / ``[x]`` -> the words.
-
-    >>> clean_phrase("((masterpiece:1.2))"), clean_phrase("[white carpet]")
-    ('masterpiece', 'white carpet')
-    """
-    p = phrase.strip()
-    p = p.strip("()[]{}").strip()
-    p = _WEIGHT.sub("", p).strip("()[]{} ").strip()
-    return re.sub(r"\s+", " ", p)
-
-
-def split_phrases(prompt: str) -> list[str]:
-    """Split a prompt into phrases at commas, semicolons, pipes, sentence ends, "and", "with".
-
-    Emphasis syntax is removed and duplicates dropped (first kept).
-
-    >>> split_phrases("a woman with glasses, (white carpet:1.2), red and blue")
-    ['a woman', 'glasses', 'white carpet', 'red', 'blue']
-    """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise InvalidInputError("empty prompt: give the prompt whose keywords should be checked")
-    out: dict[str, None] = {}
-    for part in _SPLIT.split(prompt):
-        c = clean_phrase(part)
-        if c and re.search(r"\w", c):
-            out.setdefault(c, None)
-    if not out:
-        raise InvalidInputError(f"no words found in prompt {prompt!r}")
-    return list(out)
 
 
 @dataclass
@@ -93,8 +62,12 @@ class Unrequested:
 
 
 @dataclass
-class Feedback:
-    """Per-keyword feedback of one image against one prompt (phrases in prompt order)."""
+class Feedback(Result):
+    """Per-keyword feedback of one image against one prompt (phrases in prompt order).
+
+    `prompt_cosine` is the whole prompt's cosine; `prompt_clip_s` the same on the paper's
+    CLIP-S scale (2.5 * max(cos, 0), 0..2.5), so no surface has to recompute it.
+    """
 
     image: str
     prompt: str
@@ -103,16 +76,22 @@ class Feedback:
     keywords: list[KeywordScore]
     unrequested: list[Unrequested] = field(default_factory=list)
     margin: float = 0.0
+    model: str = ""
+
+    @property
+    def prompt_clip_s(self) -> float:
+        return round(PAPER_W * max(self.prompt_cosine, 0.0), 6)
 
     def ranked(self) -> list[KeywordScore]:
         """Keywords from most to least present."""
         return sorted(self.keywords, key=lambda k: -k.presence)
 
     def to_dict(self) -> dict:
-        return {"image": self.image, "prompt": self.prompt, "prompt_cosine": self.prompt_cosine,
-                "baseline_cosine": self.baseline_cosine, "margin": self.margin,
-                "keywords": [k.to_dict() for k in self.keywords],
-                "unrequested": [u.to_dict() for u in self.unrequested]}
+        return jsonable({"model": self.model, "image": self.image, "prompt": self.prompt,
+                         "prompt_cosine": self.prompt_cosine, "prompt_clip_s": self.prompt_clip_s,
+                         "baseline_cosine": self.baseline_cosine, "margin": self.margin,
+                         "keywords": [k.to_dict() for k in self.keywords],
+                         "unrequested": [u.to_dict() for u in self.unrequested], "errors": self.errors})
 
 
 def _mentions(prompt_lower: str, phrase: str) -> bool:
@@ -127,9 +106,9 @@ def keyword_feedback(
     *,
     phrases: Sequence[str] | None = None,
     vocabulary: Sequence[str] | str | None = None,
-    unrequested_k: int = 10,
+    unrequested_k: int = FEEDBACK_UNREQUESTED_K,
     candidates: int = 64,
-    margin: float = 0.0,
+    margin: float = FEEDBACK_MARGIN,
     neutral: Sequence[str] = NEUTRAL_TEXTS,
 ) -> Feedback:
     """Per-phrase presence and contribution for one image, and unrequested vocabulary phrases.
@@ -139,13 +118,15 @@ def keyword_feedback(
     """
     if not isinstance(prompt, str) or not prompt.strip():
         raise InvalidInputError("empty prompt: give the prompt whose keywords should be checked")
-    parts = [clean_phrase(p) for p in phrases] if phrases else split_phrases(prompt)
+    if unrequested_k < 0:
+        raise InvalidInputError(f"unrequested_k must be >= 0 (got {unrequested_k})")
+    parts = [strip_emphasis(p) for p in phrases] if phrases else split_keywords(prompt)
     parts = [p for p in parts if p]
     if not parts:
-        raise InvalidInputError("no phrases to check: give non-empty --phrase values")
+        raise InvalidInputError("no phrases to check: give non-empty phrases")
     if not neutral:
         raise InvalidInputError("need at least one neutral baseline text")
-    iv, _ = image_vectors(encoder, [image])
+    iv, _ = image_vectors(encoder, [image], on_error="raise")  # one image: nothing to say without it
     v = iv[0].astype(np.float64)
     joined = ", ".join(parts)
     loo = [", ".join(p for j, p in enumerate(parts) if j != i) or " ".join(neutral[:1]) for i in range(len(parts))]
@@ -163,8 +144,7 @@ def keyword_feedback(
     unreq: list[Unrequested] = []
     if vocabulary is not None and unrequested_k > 0:
         unreq = _unrequested(encoder, v, prompt, joined, full, vocabulary, unrequested_k, candidates)
-    name = str(image) if isinstance(image, (str,)) or hasattr(image, "__fspath__") else type(image).__name__
-    return Feedback(name, prompt, round(full, 6), round(base, 6), kws, unreq, margin)
+    return Feedback(_names([image])[0], prompt, round(full, 6), round(base, 6), kws, unreq, margin, encoder.name)
 
 
 def _unrequested(encoder: Encoder, v: np.ndarray, prompt: str, joined: str, full: float,

@@ -1,6 +1,6 @@
 """Best-of-N: rank N images for one prompt (or N prompts for one image) and keep the winners.
 
-    >>> ranked = rank_images(enc, "a red circle, pixel art", ["s1.png", "s2.png", "s3.png"], top=2)  # doctest: +SKIP
+    >>> ranked = rank(enc, "a red circle, pixel art", ["s1.png", "s2.png", "s3.png"], top_k=2)  # doctest: +SKIP
     >>> [(r.rank, r.item, round(r.cosine, 3)) for r in ranked.items]                                 # doctest: +SKIP
     [(1, 's2.png', 0.512), (2, 's1.png', 0.44)]
     >>> keep_winners(ranked, "best/", mode="symlink")                                              # doctest: +SKIP
@@ -15,11 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from typing import Any
+
+from ..defaults import LONG_PROMPTS, ON_ERROR, RANK_TOP_K
 from ..errors import InvalidInputError
 from ..images import ImageInput
 from ..models.encoder import Encoder
-from .imagevec import image_vectors
-from .scores import PAPER_W, _names, paper_clipscore
+from ..results import Result, jsonable
+from .scores import PAPER_W, _names, image_vectors, paper_clipscore
 from .text import encode_prompts
 
 
@@ -39,28 +42,31 @@ class Ranked:
 
 
 @dataclass
-class Ranking:
-    """Candidates best first (only the top `k` when asked), the query, and failed candidates."""
+class Ranking(Result):
+    """Candidates best first (only the top `top_k` when asked), the query, and failed candidates.
+
+    `errors[i].index` is the failed candidate's position in the input list.
+    """
 
     query: str
     kind: str  # "images" (images ranked for a prompt) or "prompts" (prompts ranked for an image)
     items: list[Ranked]
     total: int
-    errors: list[dict] = field(default_factory=list)
     truncations: list[dict] = field(default_factory=list)
+    model: str = ""
 
     def to_dict(self) -> dict:
-        return {"query": self.query, "ranked": self.kind, "total": self.total,
-                "results": [r.to_dict() for r in self.items], "errors": self.errors,
-                "truncations": self.truncations}
+        return jsonable({"model": self.model, "query": self.query, "ranked": self.kind, "total": self.total,
+                         "results": [r.to_dict() for r in self.items], "truncations": self.truncations,
+                         "errors": self.errors})
 
 
-def _check_top(top: int | None, n: int) -> int:
-    if top is None:
+def _check_top(top_k: int | None, n: int) -> int:
+    if top_k is None:
         return n
-    if int(top) < 1:
-        raise InvalidInputError(f"--top {top}: keep at least 1")
-    return min(int(top), n)
+    if int(top_k) < 1:
+        raise InvalidInputError(f"top_k must be >= 1 (got {top_k})")
+    return min(int(top_k), n)
 
 
 def _order(scores: np.ndarray) -> np.ndarray:
@@ -68,14 +74,39 @@ def _order(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-s, kind="stable")
 
 
+def rank(
+    encoder: Encoder,
+    query: Any,
+    candidates: Sequence[Any],
+    *,
+    top_k: int | None = RANK_TOP_K,
+    long_prompts: str = LONG_PROMPTS,
+    on_error: str = ON_ERROR,
+    use_cache: bool = True,
+    batch_size: int | None = None,
+    progress: bool = False,
+) -> Ranking:
+    """Best-of-N, the one call: a text `query` ranks candidate images; an image `query` (a `Path`,
+    PIL image, bytes or array) ranks candidate prompts. Best first; `top_k` None keeps all.
+
+    >>> rank(enc, "a red circle", [Path("a.png"), Path("b.png")], top_k=1).items[0].item  # doctest: +SKIP
+    """
+    if isinstance(query, str):
+        return rank_images(encoder, query, candidates, top_k=top_k, long_prompts=long_prompts, on_error=on_error,
+                           use_cache=use_cache, batch_size=batch_size, progress=progress)
+    return rank_prompts(encoder, query, candidates, top_k=top_k, long_prompts=long_prompts)
+
+
 def rank_images(
     encoder: Encoder,
     prompt: str,
     images: Sequence[ImageInput],
     *,
-    top: int | None = None,
-    long_prompts: str = "warn",
+    top_k: int | None = RANK_TOP_K,
+    long_prompts: str = LONG_PROMPTS,
+    on_error: str = ON_ERROR,
     use_cache: bool = True,
+    batch_size: int | None = None,
     progress: bool = False,
 ) -> Ranking:
     """Rank images by their match to `prompt` (best first); unreadable images are reported, not ranked."""
@@ -83,17 +114,19 @@ def rank_images(
     if not images:
         raise InvalidInputError("no candidate images to rank")
     te = encode_prompts(encoder, [prompt], long_prompts=long_prompts)
-    iv, errors = image_vectors(encoder, images, on_error="skip", use_cache=use_cache, progress=progress)
+    iv, errors = image_vectors(encoder, images, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
+                               progress=progress)
     cos = iv.astype(np.float64) @ te.vectors[0].astype(np.float64)
     ok = [i for i in _order(cos) if not np.isnan(cos[i])]
     if not ok:
         raise InvalidInputError(f"none of the {len(images)} images could be read: "
-                                + "; ".join(f"{e['image']}: {e['reason']}" for e in errors[:3]))
+                                + "; ".join(f"{e.source}: {e.reason}" for e in errors[:3]))
     names = _names(images)
-    k = _check_top(top, len(ok))
+    k = _check_top(top_k, len(ok))
     cs = paper_clipscore(cos, PAPER_W)
     items = [Ranked(r + 1, int(i), names[i], float(cos[i]), float(cs[i])) for r, i in enumerate(ok[:k])]
-    return Ranking(prompt, "images", items, len(images), errors, [t.to_dict() for t in te.truncations])
+    return Ranking(prompt, "images", items, len(images), [t.to_dict() for t in te.truncations], encoder.name,
+                   errors=errors)
 
 
 def rank_prompts(
@@ -101,21 +134,22 @@ def rank_prompts(
     image: ImageInput,
     prompts: Sequence[str],
     *,
-    top: int | None = None,
-    long_prompts: str = "warn",
+    top_k: int | None = RANK_TOP_K,
+    long_prompts: str = LONG_PROMPTS,
 ) -> Ranking:
     """Rank prompts by how well they describe `image` (best first)."""
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     if not prompts:
         raise InvalidInputError("no candidate prompts to rank")
     te = encode_prompts(encoder, prompts, long_prompts=long_prompts)
-    iv, _ = image_vectors(encoder, [image])
+    iv, _ = image_vectors(encoder, [image], on_error="raise")  # one image: nothing to rank without it
     cos = te.vectors.astype(np.float64) @ iv[0].astype(np.float64)
-    k = _check_top(top, len(prompts))
+    k = _check_top(top_k, len(prompts))
     cs = paper_clipscore(cos, PAPER_W)
     order = _order(cos)
     items = [Ranked(r + 1, int(i), prompts[i], float(cos[i]), float(cs[i])) for r, i in enumerate(order[:k])]
-    return Ranking(_names([image])[0], "prompts", items, len(prompts), [], [t.to_dict() for t in te.truncations])
+    return Ranking(_names([image])[0], "prompts", items, len(prompts), [t.to_dict() for t in te.truncations],
+                   encoder.name)
 
 
 def keep_winners(ranking: Ranking, dest: str | os.PathLike, mode: str = "copy", prefix_rank: bool = True) -> list[Path]:

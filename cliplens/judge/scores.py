@@ -35,10 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..defaults import LONG_PROMPTS, ON_ERROR, ON_ERROR_CHOICES
 from ..errors import InvalidInputError
 from ..images import ImageInput, describe, find_images
+from ..io.sidecars import find_sidecar
 from ..models.encoder import Encoder
-from .imagevec import image_vectors
+from ..results import ItemError, Result, jsonable
 from .text import PAPER_PREFIX, encode_prompts
 
 #: the paper's weight w in CLIP-S = w * max(cos, 0)
@@ -82,22 +84,23 @@ def refclipscore(clip_s: np.ndarray, ref_cos_max: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class PairScores:
-    """Scores of n (image, prompt) pairs; row i <-> pair i. NaN rows are images that failed to load.
+class ScoreResult(Result):
+    """Scores of n (image, prompt) pairs; row i <-> pair i. NaN rows are pairs that failed (see `errors`).
 
     `cosine`: raw cosine in [-1, 1]. `clip_s`: paper CLIP-S (0..2.5, clamped per sample).
     `clipscore_100`: 100 * cosine, unclamped (torchmetrics' per-sample quantity).
-    `refclip_s`: RefCLIP-S where references were given, else None.
+    `refclip_s`: RefCLIP-S where references were given, else None. `to_dict()` is what
+    `cliplens score --json` prints and `/api/score` returns: model, summary, pairs, truncations, errors.
     """
 
     images: list[str]
-    prompts: list[str]
+    prompts: list[str | None]
     cosine: np.ndarray
     w: float = PAPER_W
     ref_cosine_max: np.ndarray | None = None
-    errors: list[dict] = field(default_factory=list)
     truncations: list[dict] = field(default_factory=list)
     prefix: str | None = None
+    model: str = ""
 
     @property
     def clip_s(self) -> np.ndarray:
@@ -112,7 +115,7 @@ class PairScores:
         return None if self.ref_cosine_max is None else refclipscore(self.clip_s, self.ref_cosine_max)
 
     def summary(self) -> dict:
-        """Means over the pairs that loaded, each convention under its own name."""
+        """Means over the pairs that worked, each convention under its own name."""
         ok = ~np.isnan(self.cosine)
         out = {
             "pairs": int(ok.sum()),
@@ -128,23 +131,45 @@ class PairScores:
         return out
 
     def rows(self) -> list[dict]:
-        """One dict per pair (for JSON/CSV)."""
+        """One dict per pair (for JSON/CSV); a failed pair has null scores and its reason in `error`."""
         ref = self.refclip_s
         out = []
         for i, (im, pr) in enumerate(zip(self.images, self.prompts)):
             c = float(self.cosine[i])
             ok = not np.isnan(c)
-            row = {"image": im, "prompt": pr, "cosine": c if ok else None,
+            row = {"index": i, "image": im, "prompt": pr, "cosine": c if ok else None,
                    "clip_s": float(self.clip_s[i]) if ok else None,
                    "clipscore_100": float(self.clipscore_100[i]) if ok else None}
             if ref is not None:
                 row["refclip_s"] = float(ref[i]) if ok else None
             out.append(row)
         for e in self.errors:
-            out[e["index"]]["error"] = e["reason"]
+            out[e.index]["error"] = e.reason
         for t in self.truncations:
             out[t["index"]]["truncated"] = {k: t[k] for k in ("tokens", "kept_tokens", "dropped_text", "chunks")}
         return out
+
+    def to_dict(self) -> dict:
+        return jsonable({"model": self.model, "summary": self.summary(), "pairs": self.rows(),
+                         "truncations": self.truncations, "errors": self.errors})
+
+
+#: the old name of `ScoreResult`
+PairScores = ScoreResult
+
+
+def image_vectors(encoder: Encoder, images: Sequence[ImageInput], *, on_error: str = ON_ERROR, use_cache: bool = True,
+                  batch_size: int | None = None, progress: bool = False) -> tuple[np.ndarray, list[ItemError]]:
+    """(n, d) vectors with NaN rows for the inputs that failed, and their `ItemError`s.
+
+    A thin view of `cliplens.embed.image_vectors` (THE images -> vectors home) in the aligned
+    form the judge's matrix code wants.
+    """
+    from ..embed import image_vectors as _image_vectors
+
+    res = _image_vectors(encoder, images, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
+                         progress=progress)
+    return res.aligned(), list(res.errors)
 
 
 def _names(images: Sequence[ImageInput]) -> list[str]:
@@ -154,28 +179,32 @@ def _names(images: Sequence[ImageInput]) -> list[str]:
 def clip_score(
     encoder: Encoder,
     images: Sequence[ImageInput],
-    prompts: Sequence[str],
+    prompts: Sequence[str | None],
     *,
     references: Sequence[Sequence[str]] | None = None,
     paper_prefix: bool = False,
     w: float = PAPER_W,
-    long_prompts: str = "warn",
-    on_error: str = "raise",
+    long_prompts: str = LONG_PROMPTS,
+    on_error: str = ON_ERROR,
     use_cache: bool = True,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     progress: bool = False,
-) -> PairScores:
+) -> ScoreResult:
     """Score n (image, prompt) pairs; every distinct image and prompt is encoded once.
 
     `references[i]` (optional) are reference captions for pair i -> RefCLIP-S. `paper_prefix`
     prepends "A photo depicts" to prompts and references, as the paper's code does.
-    A single prompt is broadcast to every image.
+    A single prompt is broadcast to every image. A pair whose image cannot be read, or whose
+    prompt is missing (None) or empty, becomes an `ItemError` (``on_error="skip"``, the default)
+    and the batch goes on; ``on_error="raise"`` stops at the first.
 
     >>> s = clip_score(enc, ["red.png", "blue.png"], ["a red circle"])   # doctest: +SKIP
     >>> s.clip_s, s.summary()["clipscore_torchmetrics"]                 # doctest: +SKIP
     """
     images = [images] if isinstance(images, (str, bytes, os.PathLike)) else list(images)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
+    if on_error not in ON_ERROR_CHOICES:
+        raise InvalidInputError(f"on_error={on_error!r}: use 'skip' or 'raise'")
     if not images:
         raise InvalidInputError("no images to score")
     if len(prompts) == 1 and len(images) > 1:
@@ -184,11 +213,33 @@ def clip_score(
         raise InvalidInputError(f"{len(images)} images but {len(prompts)} prompts: give one prompt per image, or one for all")
     if w <= 0:
         raise InvalidInputError(f"w={w}: the CLIP-S weight must be positive (the paper uses 2.5)")
+    names = _names(images)
+    errors: list[ItemError] = []
+    bad_prompt: set[int] = set()
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str) or not p.strip():
+            reason = ("no prompt: give prompts, or put the image's prompt in a .txt sidecar beside it"
+                      if p is None else "empty prompt")
+            if on_error == "raise":
+                raise InvalidInputError(f"{names[i]}: {reason}")
+            errors.append(ItemError(i, names[i], reason))
+            bad_prompt.add(i)
+    good = [i for i in range(len(images)) if i not in bad_prompt]
     prefix = PAPER_PREFIX if paper_prefix else None
-    te = encode_prompts(encoder, prompts, long_prompts=long_prompts, prefix=prefix, progress=progress)
-    iv, errors = image_vectors(encoder, images, on_error=on_error, use_cache=use_cache, batch_size=batch_size,
-                               progress=progress)
-    cos = np.einsum("nd,nd->n", iv.astype(np.float64), te.vectors.astype(np.float64))
+    cos = np.full(len(images), np.nan)
+    truncations: list[dict] = []
+    te = None
+    if good:
+        te = encode_prompts(encoder, [prompts[i] for i in good], long_prompts=long_prompts, prefix=prefix,
+                            progress=progress)
+        for t in te.truncations:
+            d = t.to_dict()
+            d["index"] = good[t.index]
+            truncations.append(d)
+        iv, img_errors = image_vectors(encoder, [images[i] for i in good], on_error=on_error, use_cache=use_cache,
+                                       batch_size=batch_size, progress=progress)
+        errors += [ItemError(good[e.index], names[good[e.index]], e.reason) for e in img_errors]
+        cos[good] = np.einsum("nd,nd->n", iv.astype(np.float64), te.vectors.astype(np.float64))
     ref_max = None
     if references is not None:
         refs = [list(r) if not isinstance(r, str) else [r] for r in references]
@@ -198,55 +249,19 @@ def clip_score(
             raise InvalidInputError(f"{len(images)} images but {len(refs)} reference lists")
         if any(len(r) == 0 for r in refs):
             raise InvalidInputError("every pair needs at least one reference caption for RefCLIP-S")
-        flat = [c for r in refs for c in r]
-        rv = encode_prompts(encoder, flat, long_prompts="truncate" if long_prompts == "warn" else long_prompts,
-                            prefix=prefix).vectors.astype(np.float64)
-        ref_max = np.empty(len(images))
-        k = 0
-        for i, r in enumerate(refs):
-            ref_max[i] = float(np.max(rv[k : k + len(r)] @ te.vectors[i].astype(np.float64)))
-            k += len(r)
-    return PairScores(images=_names(images), prompts=list(prompts), cosine=cos, w=w, ref_cosine_max=ref_max,
-                      errors=errors, truncations=[t.to_dict() for t in te.truncations], prefix=prefix)
-
-
-def similarity_matrix(
-    encoder: Encoder,
-    images: Sequence[ImageInput],
-    prompts: Sequence[str],
-    *,
-    long_prompts: str = "warn",
-    on_error: str = "raise",
-    use_cache: bool = True,
-    progress: bool = False,
-) -> tuple[np.ndarray, list[dict]]:
-    """(n_images, n_prompts) cosine matrix, every image and prompt encoded once; plus image errors.
-
-    >>> m, errors = similarity_matrix(enc, ["a.png", "b.png"], ["red", "blue"])   # doctest: +SKIP
-    """
-    images = [images] if isinstance(images, (str, bytes, os.PathLike)) else list(images)
-    if not images:
-        raise InvalidInputError("no images to score")
-    te = encode_prompts(encoder, prompts, long_prompts=long_prompts)
-    iv, errors = image_vectors(encoder, images, on_error=on_error, use_cache=use_cache, progress=progress)
-    return (iv @ te.vectors.T).astype(np.float32), errors
-
-
-def image_similarity(
-    encoder: Encoder,
-    a: Sequence[ImageInput],
-    b: Sequence[ImageInput] | None = None,
-    *,
-    use_cache: bool = True,
-) -> np.ndarray:
-    """Image-image cosine: (len(a), len(b)) matrix, or (len(a), len(a)) when `b` is None.
-
-    >>> image_similarity(enc, ["a.png"], ["a.png"])     # doctest: +SKIP
-    array([[1.]], dtype=float32)
-    """
-    va, _ = image_vectors(encoder, a, use_cache=use_cache)
-    vb = va if b is None else image_vectors(encoder, b, use_cache=use_cache)[0]
-    return (va @ vb.T).astype(np.float32)
+        ref_max = np.full(len(images), np.nan)
+        if te is not None:
+            flat = [c for i in good for c in refs[i]]
+            rv = encode_prompts(encoder, flat, long_prompts="truncate" if long_prompts == "warn" else long_prompts,
+                                prefix=prefix).vectors.astype(np.float64)
+            k = 0
+            for j, i in enumerate(good):
+                ref_max[i] = float(np.max(rv[k : k + len(refs[i])] @ te.vectors[j].astype(np.float64)))
+                k += len(refs[i])
+    errors.sort(key=lambda e: e.index)
+    return ScoreResult(images=names, prompts=[p if isinstance(p, str) else None for p in prompts], cosine=cos, w=w,
+                       ref_cosine_max=ref_max, truncations=truncations, prefix=prefix, model=encoder.name,
+                       errors=errors)
 
 
 # ---------------------------------------------------------------------------------- batch inputs
@@ -338,23 +353,34 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
     return Manifest(images, prompts, refs if has_refs else None)
 
 
-def folder_pairs(folder: str | os.PathLike, prompt: str | None = None) -> tuple[list[str], list[str]]:
-    """Images of a folder (recursive) paired with `prompt`, or with each image's ``.txt`` sidecar.
+def sidecar_prompts(images: Sequence[str | os.PathLike]) -> list[str | None]:
+    """Each image's prompt from its ``.txt`` sidecar (``a.png.txt``, else ``a.txt``); None when there is
+    none, it is empty, or it cannot be read — `clip_score` then reports that pair as an `ItemError`.
 
-    The sidecar layout is what trainers and generators write: ``img_001.png`` + ``img_001.txt``.
+    The one place score prompts are read from sidecars (the CLI and `folder_pairs` both use it).
+    """
+    out: list[str | None] = []
+    for f in images:
+        side = find_sidecar(f, ".txt")
+        text = None
+        if side is not None:
+            try:
+                text = side.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError):
+                text = None
+        out.append(text)
+    return out
+
+
+def folder_pairs(folder: str | os.PathLike, prompt: str | None = None) -> tuple[list[str], list[str | None]]:
+    """Images of a folder (recursive) paired with `prompt`, or with each image's ``.txt`` sidecar prompt.
+
+    The sidecar layout is what trainers and generators write: ``img_001.png`` + ``img_001.png.txt``
+    (or ``img_001.txt``). A missing or empty sidecar gives None: `clip_score` reports that pair.
     """
     files = [str(f) for f in find_images([folder])]
     if not files:
         raise InvalidInputError(f"no images found in {folder}")
     if prompt is not None:
         return files, [prompt] * len(files)
-    prompts = []
-    for f in files:
-        side = Path(f).with_suffix(".txt")
-        if not side.is_file():
-            raise InvalidInputError(f"{f} has no prompt: give --prompt, or put its prompt in {side.name} beside it")
-        text = side.read_text(encoding="utf-8").strip()
-        if not text:
-            raise InvalidInputError(f"{side} is empty")
-        prompts.append(text)
-    return files, prompts
+    return files, sidecar_prompts(files)

@@ -1,21 +1,21 @@
 """Prompt embeddings for judging, with an explicit policy for prompts longer than CLIP's window.
 
-CLIP reads 77 tokens: a start token, 75 content tokens and an end token. Anything after the
-75th content token is silently dropped by every CLIP tokenizer, so a 120-token SD prompt is
-judged on its first ~60% only. Here the policy is explicit:
+A CLIP text tower reads one window of tokens (see `cliplens.text.window`, the one place its size
+is written). Anything past the window's budget is silently dropped by every CLIP tokenizer, so a
+long SD prompt is judged on its first part only. Here the policy is explicit:
 
 - ``"warn"`` (default): truncate like CLIP does, but emit a `LongPromptWarning` and report the
   truncation point (how many tokens, which words were cut) in `TextEncoding.truncations`.
 - ``"truncate"``: the same, without the warning (still reported).
-- ``"chunks"``: split the prompt at word boundaries into windows of <= 75 tokens, encode each,
+- ``"chunks"``: split the prompt at word boundaries into full windows, encode each,
   and use the token-count-weighted mean of the chunk vectors (re-normalised) as the prompt's
   vector. Every word is seen; word order across chunk borders is not.
 - ``"error"``: raise `InvalidInputError`.
 
     >>> enc = load_encoder("toyclip")                                          # doctest: +SKIP
     >>> te = encode_prompts(enc, ["a red circle", "word " * 100], long_prompts="truncate")  # doctest: +SKIP
-    >>> te.truncations[0].kept_tokens, te.truncations[0].tokens                 # doctest: +SKIP
-    (75, 100)
+    >>> te.truncations[0].dropped_text[:9]                                      # doctest: +SKIP
+    'word word'
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..models.encoder import Encoder
+from ..text.window import window
 
 LONG_PROMPT_POLICIES = ("warn", "truncate", "chunks", "error")
 #: the prefix the CLIPScore paper (Hessel et al. 2021) puts before every caption
@@ -61,40 +62,14 @@ class TextEncoding:
     truncations: list[Truncation] = field(default_factory=list)
 
 
-def _fit_words(encoder: Encoder, words: list[str], start: int, limit: int) -> int:
-    """Largest end index e > start such that words[start:e] has <= limit tokens (at least start+1)."""
-    lo, hi = start + 1, len(words)
-    if encoder.count_tokens(" ".join(words[start:hi])) <= limit:
-        return hi
-    # invariant: words[start:lo] fits (or lo == start + 1), words[start:hi] does not
-    if encoder.count_tokens(" ".join(words[start:lo])) > limit:
-        return lo
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if encoder.count_tokens(" ".join(words[start:mid])) <= limit:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
-
 def split_into_windows(encoder: Encoder, text: str, limit: int | None = None) -> list[str]:
-    """Split `text` at spaces into consecutive pieces of at most `limit` tokens (default: 75).
-
-    A single "word" longer than the window stays one piece (the encoder truncates it).
+    """Split `text` at word boundaries into consecutive pieces of at most `limit` tokens
+    (default: the encoder's window), via `cliplens.text.window`.
 
     >>> split_into_windows(enc, "word " * 100)          # doctest: +SKIP
-    ['word word ... (75 words)', 'word ... (25 words)']
+    ['word word ...', 'word ...']
     """
-    limit = limit or encoder.max_text_tokens
-    words = text.split()
-    pieces: list[str] = []
-    i = 0
-    while i < len(words):
-        e = _fit_words(encoder, words, i, limit)
-        pieces.append(" ".join(words[i:e]))
-        i = e
-    return pieces or [text]
+    return window(encoder).split(text, limit)
 
 
 def truncation_point(encoder: Encoder, text: str, index: int = 0) -> Truncation | None:
@@ -103,15 +78,10 @@ def truncation_point(encoder: Encoder, text: str, index: int = 0) -> Truncation 
     >>> truncation_point(enc, "a red circle") is None   # doctest: +SKIP
     True
     """
-    n = encoder.count_tokens(text)
-    limit = encoder.max_text_tokens
-    if n <= limit:
+    f = window(encoder).fit(text)
+    if f.fits:
         return None
-    words = text.split()
-    e = _fit_words(encoder, words, 0, limit)
-    kept = " ".join(words[:e])
-    return Truncation(index=index, tokens=n, kept_tokens=min(limit, encoder.count_tokens(kept)),
-                      kept_text=kept, dropped_text=" ".join(words[e:]))
+    return Truncation(index=index, tokens=f.tokens, kept_tokens=f.kept_tokens, kept_text=f.text, dropped_text=f.dropped)
 
 
 def check_prompts(texts: Sequence[str], what: str = "prompt") -> list[str]:
@@ -154,9 +124,9 @@ def encode_prompts(
     if truncs and long_prompts == "error":
         t, tr = next(iter(truncs.items()))
         raise InvalidInputError(
-            f"prompt has {tr.tokens} tokens, more than the {encoder.max_text_tokens} the model reads; "
+            f"prompt has {tr.tokens} tokens, more than the {window(encoder).budget} the model reads; "
             f"it would be cut before {tr.dropped_text[:60]!r}. Shorten it, or use long_prompts='chunks' "
-            "(--long chunks) to score it in 75-token windows")
+            "to score it window by window")
     if long_prompts == "chunks" and truncs:
         pieces: list[str] = []
         owners: list[tuple[int, int]] = []  # (unique index, token count)
@@ -168,7 +138,7 @@ def encode_prompts(
                 truncs[t].kept_text, truncs[t].dropped_text = t, ""
             for w in ws:
                 pieces.append(w)
-                owners.append((i, max(1, encoder.count_tokens(w))))
+                owners.append((i, max(1, window(encoder).count(w))))
         pv = encoder.encode_texts(pieces, batch_size=batch_size, progress=progress)
         uv = np.zeros((len(uniq), encoder.embed_dim), np.float32)
         for (i, w), v in zip(owners, pv):
@@ -185,7 +155,7 @@ def encode_prompts(
         r = reports[0]
         more = f" (and {len(reports) - 1} more)" if len(reports) > 1 else ""
         warnings.warn(
-            f"prompt {r.index} has {r.tokens} tokens; the model reads {encoder.max_text_tokens}, so it is judged "
+            f"prompt {r.index} has {r.tokens} tokens; the model reads {window(encoder).budget}, so it is judged "
             f"without {r.dropped_text[:80]!r}{more}. Use long_prompts='chunks' to score every word",
             LongPromptWarning, stacklevel=2)
     vectors = uv[[pos[t] for t in full]] if full else np.empty((0, encoder.embed_dim), np.float32)

@@ -1,4 +1,4 @@
-"""PNG pictures for results people would rather look at than read.
+"""PNG pictures for results people would rather look at than read (rendering is the CLI's job).
 
 Three reusable renderers, each writing a real PNG (atomically) and returning its path:
 
@@ -10,7 +10,7 @@ Three reusable renderers, each writing a real PNG (atomically) and returning its
 The contact sheet is drawn with Pillow only (fast, no matplotlib import for big grids);
 heat-map and bar chart use matplotlib's non-interactive Agg backend, so no display is needed.
 
-    >>> from cliplens.plots import contact_sheet
+    >>> from cliplens.cli.plots import contact_sheet
     >>> contact_sheet(["a.png", "b.png"], ["#1 0.312", "#2 0.287"], "sheet.png")  # doctest: +SKIP
     PosixPath('sheet.png')
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import ImageLoadError, InvalidInputError
-from .images import ImageInput, describe, load_image
-from .settings import atomic_write_bytes
+from ..errors import ImageLoadError, InvalidInputError
+from ..images import ImageInput, describe, load_image
+from ..io.atomic import atomic_write_bytes
 
 __all__ = ["contact_sheet", "heatmap", "bar_chart"]
 

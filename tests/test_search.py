@@ -41,7 +41,7 @@ def _copy_world(world, tmp_path: Path) -> Path:
 
 
 def test_text_query_returns_the_matching_image_first(built, world):
-    hits = search(built, "a red circle, pixel art", top=5)
+    hits = search(built, "a red circle, pixel art", top_k=5).hits
     assert hits[0].path == str(world["red"])
     assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
@@ -49,7 +49,7 @@ def test_text_query_returns_the_matching_image_first(built, world):
 
 
 def test_image_query_returns_itself_then_its_edited_copies(built, world):
-    hits = search(built, str(world["star"]), top=8)
+    hits = search(built, world["star"], top_k=8).hits  # a Path is an image
     assert hits[0].path == str(world["star"]) and hits[0].score > 0.999
     family = {str(world["star"]), *map(str, world["edits"])}
     assert {h.path for h in hits[:4]} == family  # resized, cropped, recompressed: all above unrelated images
@@ -57,32 +57,34 @@ def test_image_query_returns_itself_then_its_edited_copies(built, world):
 
 
 def test_arithmetic_is_the_weighted_sum_of_unit_vectors(toyclip, world):
-    terms = parse_query(["2:a red circle", "+", str(world["star"]), "-", "pixel art"])
+    terms = parse_query(["(a red circle:2)", "+", "@" + str(world["star"]), "-", "pixel art"])
     assert [(t.kind, t.weight) for t in terms] == [("text", 2.0), ("image", 1.0), ("text", -1.0)]
     t = toyclip.encode_texts(["a red circle", "pixel art"])
     i = toyclip.encode_images([str(world["star"])])[0]
     want = 2 * t[0] + i - t[1]
-    np.testing.assert_allclose(query_vector(toyclip, terms), want / np.linalg.norm(want), atol=1e-5)
+    vec, errors = query_vector(toyclip, terms)
+    assert errors == []
+    np.testing.assert_allclose(vec, want / np.linalg.norm(want), atol=1e-5)
 
 
 def test_arithmetic_moves_results_towards_the_added_text(built, world):
-    star_only = search(built, [str(world["star"])], top=50)
-    mixed = search(built, [str(world["star"]), "+", "2:a red circle, pixel art"], top=50)
+    star_only = search(built, ["@" + str(world["star"])], top_k=50).hits
+    mixed = search(built, ["@" + str(world["star"]), "+", "(a red circle, pixel art:2)"], top_k=50).hits
     rank = lambda hits: [h.path for h in hits].index(str(world["red"]))  # noqa: E731
     assert rank(mixed) < rank(star_only)
 
 
 def test_threshold_and_filters(built, world):
-    hits = search(built, str(world["star"]), top=50, threshold=0.9)
+    hits = search(built, world["star"], top_k=50, threshold=0.9).hits
     assert len(hits) == 4 and all(h.score >= 0.9 for h in hits)
-    only_other = search(built, str(world["star"]), top=5, filters=Filters(folders=[world["root"] / "other"]))
+    only_other = search(built, world["star"], top_k=5, filters=Filters(folders=[world["root"] / "other"])).hits
     assert len(only_other) == 5 and all("/other/" in h.path for h in only_other)
-    big = search(built, "a red circle", top=50, filters=Filters(min_width=90))
+    big = search(built, "a red circle", top_k=50, filters=Filters(min_width=90)).hits
     assert {Path(h.path).name for h in big} == {"red_circle.png", "blue_star.png", "star_crop.png", "star_q40.jpg"}
-    small_files = search(built, "a red circle", top=50, filters=Filters(max_bytes=world["star"].stat().st_size - 1))
+    small_files = search(built, "a red circle", top_k=50, filters=Filters(max_bytes=world["star"].stat().st_size - 1)).hits
     assert str(world["star"]) not in {h.path for h in small_files}
-    future = search(built, "a red circle", top=5, filters=Filters(after=time.time() + 3600))
-    assert future == []
+    future = search(built, "a red circle", top_k=5, filters=Filters(after=time.time() + 3600))
+    assert future.hits == []
 
 
 def test_duplicates_are_grouped_and_the_largest_kept(built, world):
@@ -98,7 +100,7 @@ def test_duplicates_are_grouped_and_the_largest_kept(built, world):
 
 
 def test_duplicates_through_the_knn_path_match_exact(built, monkeypatch):
-    import cliplens.search.dedupe as dd
+    import cliplens.search.duplicates as dd
 
     exact = [g.to_dict() for g in find_duplicates(built, threshold=0.95, progress=False)]
     monkeypatch.setattr(dd, "EXACT_PAIRS_LIMIT", 5)  # force the path used above 30k images
@@ -142,7 +144,7 @@ def test_incremental_add_update_move_delete(world, toyclip, tw, tmp_path):
     assert by_path[str(root / "moved" / "renamed_star.png")].id == star_id
     assert str(root / "red_copy.bin") in by_path and str(root / "notes.txt") not in by_path
     assert len(by_path) == len(idx.store.ids()) == first.added
-    hits = search(idx, "a red circle, pixel art", top=2)
+    hits = search(idx, "a red circle, pixel art", top_k=2).hits
     assert {Path(h.path).name for h in hits} == {"red_circle.png", "red_copy.bin"}
     assert idx.remove([root / "other"]) == len([p for p in by_path if "/other/" in p])
     assert idx.store.count() == len(idx)
@@ -186,8 +188,8 @@ def test_bad_input_is_refused_clearly(built, tmp_path):
         open_index(tmp_path / "photos", encoder=built.encoder, create=True)
     with pytest.raises(InvalidInputError, match="empty query"):
         search(built, "   ")
-    with pytest.raises(InvalidInputError, match="top"):
-        search(built, "a red circle", top=0)
+    with pytest.raises(InvalidInputError, match="top_k must be"):
+        search(built, "a red circle", top_k=0)
     with pytest.raises(InvalidInputError):
         search(built, np.ones(3, np.float32))
 
@@ -198,8 +200,8 @@ def test_hnsw_index_answers_like_exact(world, toyclip, tmp_path):
     assert (tmp_path / "idx" / "ann.usearch").exists()
     reopened = open_index(tmp_path / "idx", encoder=toyclip, ann="hnsw")
     assert reopened.info()["search"] == "hnsw"
-    assert search(reopened, "a red circle, pixel art", top=1)[0].path == str(world["red"])
-    hits = search(reopened, str(world["star"]), top=4)
+    assert search(reopened, "a red circle, pixel art", top_k=1).hits[0].path == str(world["red"])
+    hits = search(reopened, world["star"], top_k=4).hits
     assert {h.path for h in hits} == {str(world["star"]), *map(str, world["edits"])}
 
 
@@ -216,11 +218,12 @@ def test_cli_index_search_dedupe_plot(world, tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["added"] == 41
     sheet = tmp_path / "hits.png"
-    r = run(app, ["search", "2:a red circle, pixel art", "+", str(world["red"]), "-", "a blue star",
-                  "--index", idx, "--top", "3", "--json", "--plot", str(sheet)])
+    r = run(app, ["search", "(a red circle, pixel art:2)", "+", str(world["red"]), "-", "a blue star",
+                  "--index", idx, "--top-k", "3", "--json", "--plot", str(sheet)])
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["results"][0]["path"] == str(world["red"]) and [q["weight"] for q in out["query"]] == [2, 1, -1]
+    assert out["hits"][0]["path"] == str(world["red"]) and [q["weight"] for q in out["terms"]] == [2, 1, -1]
+    assert [q["kind"] for q in out["terms"]] == ["text", "image", "text"]  # the CLI reads an existing image file
     with Image.open(sheet) as im:
         assert im.format == "PNG" and im.size[0] > 100
     r = run(app, ["dedupe", "--index", idx, "--threshold", "0.95", "--delete", "--json", "-q"])

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from cliplens.assets import fixtures_dir
-from cliplens.embed import content_hash
+from cliplens.images import content_hash
 from cliplens.search import open_index, search_vectors
 from cliplens.search.index import MANIFEST
 
@@ -64,7 +64,7 @@ def _check_consistent(index: Path, files_on_disk: set[str], rng: np.random.Gener
             assert content_hash(Path(e.path).read_bytes()) == e.hash
         q = rng.normal(size=(2, idx.dim)).astype(np.float32)
         q /= np.linalg.norm(q, axis=1, keepdims=True)
-        for hits in search_vectors(idx, q, top=5):
+        for hits in search_vectors(idx, q, top_k=5):
             assert {h.path for h in hits} <= set(paths) or all(h.path in files_on_disk for h in hits)
         return len(entries)
     finally:
@@ -159,7 +159,7 @@ def test_kill_9_during_index_add_then_resume(folder, toyclip, tmp_path, ann, kil
     vecs = idx.vectors(np.array([e.id for e in entries]))
     fresh = toyclip.encode_images([e.path for e in entries])
     np.testing.assert_allclose(vecs, fresh, atol=1e-4)
-    hits = search_vectors(idx, fresh[:10], top=1)
+    hits = search_vectors(idx, fresh[:10], top_k=1)
     assert sum(h[0].path == e.path for h, e in zip(hits, entries[:10])) >= 9
     if ann == "ivf":
         assert (index / "ann.ivf").exists()

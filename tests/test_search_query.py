@@ -29,16 +29,55 @@ def test_words_join_into_one_text_and_operators_split():
 
 def test_issue_example_as_one_string_and_as_shell_words(img):
     want = [("text", "golden retriever", 2.0), ("image", img, 1.0), ("text", "fruit", -1.0)]
-    assert kinds(parse_query(f'"2:golden retriever" + {img} - "fruit"')) == want
-    assert kinds(parse_query(["2:golden retriever", "+", img, "-", "fruit"])) == want
+    assert kinds(parse_query(f'"(golden retriever:2)" + @{img} - "fruit"')) == want
+    assert kinds(parse_query(["(golden retriever:2)", "+", "@" + img, "-", "fruit"])) == want
 
 
 def test_images_and_weights(img):
-    assert kinds(parse_query([img, "a beach"])) == [("image", img, 1.0), ("text", "a beach", 1.0)]
-    assert kinds(parse_query(["0.5:" + img, "-", "1.5:night"])) == [("image", img, 0.5), ("text", "night", -1.5)]
+    assert kinds(parse_query(["@" + img, "a beach"])) == [("image", img, 1.0), ("text", "a beach", 1.0)]
+    assert kinds(parse_query([f"(@{img}:0.5)", "-", "(night:1.5)"])) == [("image", img, 0.5), ("text", "night", -1.5)]
     assert kinds(parse_query(["-", "fruit"])) == [("text", "fruit", -1.0)]
-    assert parse_query(["https://example.com/x.png"])[0].kind == "image"
-    assert parse_query(["missing.jpg"])[0].kind == "text"  # not a file: read as text
+    assert kinds(parse_query(["(sharp)", "+", "[blurry]"])) == [("text", "sharp", 1.1), ("text", "blurry", 0.9090909091)]
+    # emphasis inside one term: the words count, the inner weights do not
+    assert kinds(parse_query("a (red:1.3) dog")) == [("text", "a red dog", 1.0)]
+
+
+def test_legacy_weights_still_work_with_a_deprecation_note(img):
+    with pytest.warns(DeprecationWarning, match=r"\(golden retriever:2\)"):
+        assert kinds(parse_query(["2:golden retriever"])) == [("text", "golden retriever", 2.0)]
+    with pytest.warns(DeprecationWarning):
+        assert kinds(parse_query(["0.5:@" + img])) == [("image", img, 0.5)]
+
+
+def test_a_term_is_an_image_only_when_the_user_says_so(img):
+    # the library and the server never look at the disk: a bare path is text
+    assert kinds(parse_query([img])) == [("text", img, 1.0)]
+    assert parse_query(["https://example.com/x.png"])[0].kind == "text"
+    # the CLI's rule: a bare word naming an existing image file is an image; anything else stays text
+    assert kinds(parse_query([img], detect_files=True)) == [("image", img, 1.0)]
+    assert parse_query(["missing.jpg"], detect_files=True)[0].kind == "text"
+    with pytest.warns(DeprecationWarning):
+        assert kinds(parse_query(["0.5:" + img], detect_files=True)) == [("image", img, 0.5)]
+
+
+@pytest.mark.parametrize("n", [255, 256, 300, 5000])
+def test_long_texts_are_text_never_a_path_lookup(n):
+    """Issue 14 item 3: a 256+ byte text used to crash the path check (ENAMETOOLONG)."""
+    long = ("a very long stable diffusion prompt, " * 200)[:n]
+    for detect in (False, True):
+        t = parse_query(long, detect_files=detect)
+        assert [x.kind for x in t] == ["text"] and t[0].value == long.strip()
+        t = parse_query(["x" * n, "+", "@" + "y" * n], detect_files=detect)
+        assert [x.kind for x in t] == ["text", "image"]
+    assert parse_query(["bad\x00name"], detect_files=True)[0].kind == "text"
+
+
+def test_terms_hold_in_memory_images():
+    from cliplens.search import Term
+
+    t = Term.image(b"\x89PNG...", name="upload.png", weight=-0.5)
+    assert (t.kind, t.value, t.weight) == ("image", "upload.png", -0.5) and t.source.startswith(b"\x89PNG")
+    assert t.to_dict() == {"kind": "image", "value": "upload.png", "weight": -0.5}
 
 
 @pytest.mark.parametrize("bad", [[], ["  "], ["a", "+"], ["a", "+", "-", "b"], ["+"]])

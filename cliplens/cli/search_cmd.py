@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from .. import defaults
 from ..errors import InvalidInputError
 from .app import app
-from .common import JsonOpt, QuietOpt, console, err_console, print_json
+from .common import JsonOpt, OnErrorOpt, QuietOpt, TopKOpt, console, err_console, print_json, show_progress
 
 index_app = typer.Typer(help="Build and maintain a search index (a folder bound to one model).", no_args_is_help=True)
 app.add_typer(index_app, name="index")
@@ -43,18 +44,19 @@ def _show(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
-def _report(report, idx, json_out: bool) -> None:
-    d = report.to_dict()
-    d["index"] = str(idx.root)
-    d["images"] = len(idx)
+def _report(report, json_out: bool) -> None:
+    """An `AddReport`: `--json` prints `report.to_dict()`; else one summary line, then one line per bad file."""
     if json_out:
-        print_json(d)
+        print_json(report.to_dict())
         return
-    console.print(f"[green]{idx.root}[/green]: {d['images']} images  (+{d['added']} added, {d['updated']} updated, "
+    d = report.to_dict()
+    console.print(f"[green]{report.index}[/green]: {d['images']} images  (+{d['added']} added, {d['updated']} updated, "
                   f"{d['moved']} moved, -{d['removed']} removed, {d['unchanged']} unchanged; "
-                  f"{d['embedded']} embedded ({d['cached']} from cache) in {d['seconds']:.1f}s)")
+                  f"{d['embedded']} embedded ({d['cached']} from cache) in {d['seconds']:.1f}s)", highlight=False)
     for e in report.errors:
-        err_console.print(f"[yellow]skipped[/yellow] {e}")
+        err_console.print(f"[yellow]skipped[/yellow] {_show(e.source)}: {e.reason}", highlight=False)
+    if report.errors:
+        err_console.print(f"{len(report.errors)} file(s) could not be indexed (listed above); the rest are saved")
 
 
 def _embedder(idx, ray: bool, ray_address: Optional[str], workers: int, batch_size: int, no_cache: bool,
@@ -70,7 +72,7 @@ def _embedder(idx, ray: bool, ray_address: Optional[str], workers: int, batch_si
 RayOpt = Annotated[bool, typer.Option("--ray", help="Embed on Ray Data (a local Ray, or --ray-address).")]
 RayAddrOpt = Annotated[Optional[str], typer.Option("--ray-address", help="Ray cluster address (e.g. ray://head:10001 "
                                                    "or auto); implies --ray.")]
-WorkersOpt = Annotated[int, typer.Option("--workers", help="Ray model actors (one CPU/GPU slot each).")]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Ray model actors (one CPU/GPU slot each).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", help="Images per embedding batch and per commit.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Do not use the embedding cache.")]
 DevOpt = Annotated[str, typer.Option("--device", help="auto | cpu | cuda | cuda:N | mps.")]
@@ -86,7 +88,7 @@ def index_add(
                                                  "milvus://HOST:19530, or milvus-lite:FILE.db.")] = None,
     ann: Annotated[str, typer.Option("--ann", help="For a new embedded index: auto (exact search below 50k images, "
                                      "faiss IVF above) | exact | ivf | hnsw (usearch).")] = "auto",
-    batch_size: BatchOpt = 64,
+    batch_size: BatchOpt = defaults.INDEX_BATCH_SIZE,
     no_cache: NoCacheOpt = False,
     ray: RayOpt = False,
     ray_address: RayAddrOpt = None,
@@ -103,14 +105,14 @@ def index_add(
     """
     idx = _open(index, model, create=True, store=store, ann=ann, device=device)
     emb = _embedder(idx, ray or bool(ray_address), ray_address, workers, batch_size, no_cache, device)
-    report = idx.add(paths, batch_size=batch_size, progress=not quiet, use_cache=not no_cache, embedder=emb)
-    _report(report, idx, json_out)
+    report = idx.add(paths, batch_size=batch_size, progress=show_progress(quiet), use_cache=not no_cache, embedder=emb)
+    _report(report, json_out)
 
 
 @index_app.command("update")
 def index_update(
     index: IndexOpt = None,
-    batch_size: BatchOpt = 64,
+    batch_size: BatchOpt = defaults.INDEX_BATCH_SIZE,
     no_cache: NoCacheOpt = False,
     ray: RayOpt = False,
     ray_address: RayAddrOpt = None,
@@ -125,8 +127,8 @@ def index_update(
     """
     idx = _open(index, None)
     emb = _embedder(idx, ray or bool(ray_address), ray_address, workers, batch_size, no_cache, device)
-    report = idx.update(batch_size=batch_size, progress=not quiet, use_cache=not no_cache, embedder=emb)
-    _report(report, idx, json_out)
+    report = idx.update(batch_size=batch_size, progress=show_progress(quiet), use_cache=not no_cache, embedder=emb)
+    _report(report, json_out)
 
 
 @index_app.command("remove")
@@ -174,8 +176,8 @@ def _filters(folders, min_size, max_size, min_width, min_height, after, before):
 InOpt = Annotated[Optional[list[Path]], typer.Option("--in", help="Only files in this folder (repeatable).")]
 MinSizeOpt = Annotated[Optional[str], typer.Option("--min-size", help="Minimum file size, e.g. 50KB.")]
 MaxSizeOpt = Annotated[Optional[str], typer.Option("--max-size", help="Maximum file size, e.g. 5MB.")]
-MinWOpt = Annotated[Optional[int], typer.Option("--min-width", help="Minimum width in pixels.")]
-MinHOpt = Annotated[Optional[int], typer.Option("--min-height", help="Minimum height in pixels.")]
+MinWOpt = Annotated[Optional[int], typer.Option("--min-width", min=1, help="Minimum width in pixels.")]
+MinHOpt = Annotated[Optional[int], typer.Option("--min-height", min=1, help="Minimum height in pixels.")]
 AfterOpt = Annotated[Optional[str], typer.Option("--after", help="Modified on/after this date (YYYY-MM-DD).")]
 BeforeOpt = Annotated[Optional[str], typer.Option("--before", help="Modified before this date (YYYY-MM-DD).")]
 PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write a contact sheet PNG of the results.")]
@@ -183,13 +185,14 @@ PlotOpt = Annotated[Optional[Path], typer.Option("--plot", help="Write a contact
 
 @app.command("search", context_settings={"allow_interspersed_args": True})
 def search_cmd(
-    query: Annotated[list[str], typer.Argument(help="Text, image file, or arithmetic: '2:golden retriever' + "
-                                               "pool.jpg - fruit.", metavar="QUERY...")],
+    query: Annotated[list[str], typer.Argument(help="Text, @image, or arithmetic: '(golden retriever:2)' + "
+                                               "@pool.jpg - fruit. A bare word naming an image file is an image too.",
+                                               metavar="QUERY...")],
     index: IndexOpt = None,
     model: ModelIdxOpt = None,
-    top: Annotated[int, typer.Option("--top", "-k", help="How many results.")] = 10,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", "-t", help="Drop results below this "
-                                                       "cosine similarity.")] = None,
+    top_k: TopKOpt = defaults.SEARCH_TOP_K,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", "-t", min=-1.0, max=1.0,
+                                                       help="Drop results below this cosine similarity.")] = None,
     folders: InOpt = None,
     min_size: MinSizeOpt = None,
     max_size: MaxSizeOpt = None,
@@ -197,36 +200,38 @@ def search_cmd(
     min_height: MinHOpt = None,
     after: AfterOpt = None,
     before: BeforeOpt = None,
+    on_error: OnErrorOpt = defaults.ON_ERROR,
     plot: PlotOpt = None,
     device: DevOpt = "auto",
     json_out: JsonOpt = False,
 ) -> None:
     """Search an index by text, image, or both combined with + and -.
 
-    Example: [bold]cliplens search "a red circle, pixel art" --index photos.idx --top 5[/bold]
+    Example: [bold]cliplens search "a red circle, pixel art" --index photos.idx --top-k 5[/bold]
 
-    Example: [bold]cliplens search "2:a blue star" + red.png - "pixel art" --index photos.idx[/bold]
+    Example: [bold]cliplens search "(a blue star:2)" + @red.png - "pixel art" --index photos.idx[/bold]
     """
-    from ..search import parse_query, search
+    from ..search import search
 
-    terms = parse_query(query)
     idx = _open(index, model, device=device)
     flt = _filters(folders, min_size, max_size, min_width, min_height, after, before)
-    hits = search(idx, terms, top=top, threshold=threshold, filters=flt)
+    result = search(idx, query, top_k=top_k, threshold=threshold, filters=flt, on_error=on_error, detect_files=True)
+    hits = result.hits
+    for e in result.errors:
+        err_console.print(f"[yellow]skipped query term[/yellow] {e.source}: {e.reason}", highlight=False)
     if plot:
-        from ..plots import contact_sheet
+        from .plots import contact_sheet
 
         if hits:
             contact_sheet([h.path for h in hits], [f"#{h.rank} {h.score:.3f} {Path(h.path).name}" for h in hits],
                           plot, scores=[h.score for h in hits],
-                          title="search: " + " ".join(f"{'+' if t.weight >= 0 else '-'}{abs(t.weight):g}:{t.value}"
-                                                      for t in terms))
+                          title="search: " + " ".join(f"{'+' if t.weight >= 0 else '-'}({t.value}:{abs(t.weight):g})"
+                                                      for t in result.terms))
+            err_console.print(f"contact sheet: {plot}", highlight=False)
         else:
             err_console.print("[yellow]no results: no contact sheet written[/yellow]")
     if json_out:
-        print_json({"index": str(idx.root), "model": idx.model,
-                    "query": [{"kind": t.kind, "value": t.value, "weight": t.weight} for t in terms],
-                    "results": [h.to_dict() for h in hits], "plot": str(plot) if plot and hits else None})
+        print_json(result.to_dict())
         return
     t = Table()
     t.add_column("#", justify="right")
@@ -236,15 +241,13 @@ def search_cmd(
     for h in hits:
         t.add_row(str(h.rank), f"{h.score:.3f}", _show(h.path), f"{h.width}x{h.height}")
     console.print(t)
-    if plot and hits:
-        console.print(f"contact sheet: {plot}")
 
 
 @app.command("dedupe")
 def dedupe_cmd(
     index: IndexOpt = None,
-    threshold: Annotated[float, typer.Option("--threshold", "-t", help="Cosine similarity above which two "
-                                             "images are duplicates.")] = 0.95,
+    threshold: Annotated[float, typer.Option("--threshold", "-t", min=-1.0, max=1.0, help="Cosine similarity above "
+                                             "which two images are duplicates.")] = defaults.DEDUPE_THRESHOLD,
     folders: InOpt = None,
     move_to: Annotated[Optional[Path], typer.Option("--move-to", help="Move all but one image per group "
                                                     "here.")] = None,
@@ -262,17 +265,18 @@ def dedupe_cmd(
 
     Keeps the image with the most pixels (then the largest file, then the oldest) in each group.
     """
-    from ..search import Filters, apply_duplicates, find_duplicates
+    from ..search import Filters, apply_duplicates, dedupe
 
     if move_to and delete:
         raise InvalidInputError("choose one of --move-to DIR and --delete")
     idx = _open(index, None)
-    groups = find_duplicates(idx, threshold=threshold, filters=Filters(folders=list(folders or [])),
-                             progress=not quiet)
+    result = dedupe(idx, threshold=threshold, filters=Filters(folders=list(folders or [])),
+                    progress=show_progress(quiet))
+    groups = result.groups
     action = "move" if move_to else "delete" if delete else "report"
     plan = apply_duplicates(idx, groups, action=action, to=move_to, dry_run=not apply)
     if plot and groups:
-        from ..plots import contact_sheet
+        from .plots import contact_sheet
 
         items, labels, flags = [], [], []
         for gi, g in enumerate(groups[:30], 1):
@@ -285,9 +289,7 @@ def dedupe_cmd(
                 flags.append(False)
         contact_sheet(items[:400], labels[:400], plot, highlight=flags[:400],
                       title=f"near-duplicates >= {threshold} (kept: green frame)")
-    summary = {"index": str(idx.root), "threshold": threshold, "groups": [g.to_dict() for g in groups],
-               "duplicates": sum(len(g.others) for g in groups), "action": action, "dry_run": not apply,
-               "actions": plan, "plot": str(plot) if plot and groups else None}
+    summary = {**result.to_dict(), "action": action, "dry_run": not apply, "actions": plan}
     if json_out:
         print_json(summary)
         return

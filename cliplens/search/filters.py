@@ -40,9 +40,12 @@ def parse_date(text: str) -> float:
     return dt.astimezone(timezone.utc).timestamp()
 
 
-def folder_clause(folder: str | Path) -> tuple[str, list]:
-    """SQL matching a file or everything below a folder (a range on the path, so it uses the index)."""
-    root = str(Path(folder).expanduser().resolve())
+def folder_clause(folder: str | Path, resolve: bool = True) -> tuple[str, list]:
+    """SQL matching a file or everything below a folder (a range on the path, so it uses the index).
+
+    `resolve=False` takes `folder` as an already absolute, normalised path and never touches the disk.
+    """
+    root = str(Path(folder).expanduser().resolve()) if resolve else str(folder).rstrip("/") or "/"
     # '/' is 0x2F and '0' is 0x30: every path below `root/` sorts in [root/, root0)
     return "(path = ? OR (path >= ? AND path < ?))", [root, root + "/", root + "0"]
 
@@ -58,6 +61,8 @@ class Filters:
     min_height: int | None = None
     after: float | None = None  # file mtime, POSIX seconds
     before: float | None = None
+    #: resolve `folders` on disk (symlinks, ~, relative); False: they are absolute and normalised already
+    resolve: bool = True
 
     def active(self) -> bool:
         return bool(self.folders) or any(v is not None for v in (self.min_bytes, self.max_bytes, self.min_width,
@@ -68,7 +73,7 @@ class Filters:
         parts: list[str] = []
         args: list = []
         if self.folders:
-            ors = [folder_clause(f) for f in self.folders]
+            ors = [folder_clause(f, self.resolve) for f in self.folders]
             parts.append("(" + " OR ".join(c for c, _ in ors) + ")")
             for _, a in ors:
                 args += a

@@ -1,8 +1,8 @@
 """Embed huge folders on Ray Data: a pool of model actors (one per GPU/CPU slot, any node).
 
 The driver still commits to the index batch by batch as results stream back, so a killed
-run keeps what was committed, exactly as with in-process embedding. Workers use the same
-`cliplens.embed.embed_images` (and its cache), and check they loaded the index's model.
+run keeps what was committed, exactly as with in-process embedding. Workers read each file once and embed
+it through `cliplens.embed` (and its cache), and check they loaded the index's model.
 
     >>> emb = ray_embedder("toyclip", fingerprint="89059e6c40235685", workers=2)   # doctest: +SKIP
     >>> idx.add(["photos/"], embedder=emb)                                           # doctest: +SKIP
@@ -31,32 +31,29 @@ class _RayEmbed:
         self.use_cache = use_cache
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        from ..embed import embed_images
-        from .sync import image_size
+        from ..images import content_hash
+        from .sync import _read, embed_contents, image_size
 
         paths = [str(p) for p in batch["path"]]
-        res = embed_images(self.enc, paths, batch_size=max(1, len(paths)), use_cache=self.use_cache,
-                           progress=False, workers=2)
-        good = {p: (h, v) for p, h, v in zip(res.paths, res.hashes, res.vectors)}
-        bad = {e.source: e.reason for e in res.errors}
         dim = int(self.enc.embed_dim)
-        out_hash, out_w, out_h, out_err = [], [], [], []
         vecs = np.zeros((len(paths), dim), np.float32)
+        out_hash, out_w, out_h, out_err = [""] * len(paths), [0] * len(paths), [0] * len(paths), [""] * len(paths)
+        items = []
+        for i, p in enumerate(paths):  # each file is read once: hash, pixel size and vector from the same bytes
+            data, why = _read(p)
+            if data is None:
+                out_err[i] = why or "cannot read file"
+                continue
+            out_hash[i] = content_hash(data)
+            out_w[i], out_h[i] = image_size(data)
+            items.append((p, data, out_hash[i]))
+        got, bad, _ = embed_contents(self.enc, items, use_cache=self.use_cache, batch_size=max(1, len(items)))
+        reasons = dict(bad)
         for i, p in enumerate(paths):
-            if p in good:
-                h, v = good[p]
-                vecs[i] = v
-                with open(p, "rb") as fh:
-                    w, hh = image_size(fh.read())
-                out_hash.append(h)
-                out_w.append(w)
-                out_h.append(hh)
-                out_err.append("")
-            else:
-                out_hash.append("")
-                out_w.append(0)
-                out_h.append(0)
-                out_err.append(bad.get(p, "not embedded"))
+            if p in got:
+                vecs[i] = got[p]
+            elif not out_err[i]:
+                out_err[i] = reasons.get(p, "not embedded")
         return {"path": np.asarray(paths, dtype=object), "hash": np.asarray(out_hash, dtype=object),
                 "width": np.asarray(out_w, np.int64), "height": np.asarray(out_h, np.int64),
                 "vector": vecs, "error": np.asarray(out_err, dtype=object)}

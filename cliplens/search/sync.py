@@ -164,10 +164,7 @@ def local_batches(index: "Index", paths: list[str], batch_size: int, use_cache: 
 
     Contents the index already holds (moved or copied files) are hashed but not embedded.
     """
-    try:
-        from ..images import content_hash
-    except ImportError:  # until it moves to the image layer
-        from ..embed import content_hash
+    from ..images import content_hash
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for s in range(0, len(paths), batch_size):
@@ -204,49 +201,19 @@ def local_batches(index: "Index", paths: list[str], batch_size: int, use_cache: 
 
 def embed_contents(encoder, items: list[tuple[str, bytes, str]], *, use_cache: bool,
                    batch_size: int) -> tuple[dict[str, np.ndarray], list[tuple[str, str]], int]:
-    """Vectors for in-memory file contents (path, bytes, hash) through the shared images->vectors home.
+    """Vectors for in-memory file contents (path, bytes, hash) through the shared images->vectors home
+    (`cliplens.embed.image_vectors`: embedding cache, fast path, per-item errors).
 
     Returns ({path: vector}, [(path, reason)] for contents that do not decode, how many came from the cache).
     """
     if not items:
         return {}, [], 0
-    try:
-        from ..embed import image_vectors
-    except ImportError:  # the shared home is being built; until then, the same steps here
-        return _embed_contents_plain(encoder, items, use_cache=use_cache, batch_size=batch_size)
+    from ..embed import image_vectors
 
     res = image_vectors(encoder, [data for _, data, _ in items], on_error="skip", use_cache=use_cache,
                         batch_size=batch_size, progress=False)
-    bad = {e.index: e.reason for e in res.errors}
-    vecs: dict[str, np.ndarray] = {}
-    row = 0
-    for i, (p, _, _) in enumerate(items):
-        if i in bad:
-            continue
-        vecs[p] = res.vectors[row]
-        row += 1
-    return vecs, [(items[i][0], why) for i, why in sorted(bad.items())], int(getattr(res, "cached", 0))
-
-
-def _embed_contents_plain(encoder, items: list[tuple[str, bytes, str]], *, use_cache: bool,
-                          batch_size: int) -> tuple[dict[str, np.ndarray], list[tuple[str, str]], int]:
-    from ..embed import EmbeddingCache
-    from ..images import load_images
-
-    cache = EmbeddingCache(encoder.fingerprint) if use_cache else None
-    hit = cache.get([h for *_, h in items]) if cache is not None else {}
-    vecs = {p: hit[h] for p, _, h in items if h in hit}
-    todo = [(p, d, h) for p, d, h in items if h not in hit]
-    images, errs = load_images([d for _, d, _ in todo])
-    bad = [(todo[i][0], e.reason) for i, e in zip([i for i, im in enumerate(images) if im is None], errs)]
-    good = [(t, im) for t, im in zip(todo, images) if im is not None]
-    if good:
-        out = encoder.encode_images([im for _, im in good], batch_size=batch_size)
-        for (p, _, h), v in zip([t for t, _ in good], out):
-            vecs[p] = v
-        if cache is not None:
-            cache.put({h: v for ((_, _, h), _), v in zip(good, out)})
-    return vecs, bad, sum(1 for _, _, h in items if h in hit)
+    vecs = {items[i][0]: v for i, v in zip(res.indices, res.vectors)}
+    return vecs, [(items[e.index][0], e.reason) for e in res.errors], int(res.cached)
 
 
 def known_vectors(index: "Index", hashes: list[str], gone_by_hash: dict[str, list[FileEntry]]) -> dict[str, np.ndarray]:

@@ -5,7 +5,9 @@ A, B, C together even if A and C are a bit further apart). In each group one fil
 the most pixels, then the largest file, then the oldest, then the shortest path.
 Moving/deleting the others is a dry run unless asked.
 
-    >>> groups = find_duplicates(idx, threshold=0.95)                   # doctest: +SKIP
+    >>> result = dedupe(idx, threshold=0.95)                             # doctest: +SKIP
+    >>> result.to_dict()["groups"][0]["keep"]                           # doctest: +SKIP
+    '/photos/star.png'
     >>> apply_duplicates(idx, groups, action="move", to="dupes/", dry_run=False)  # doctest: +SKIP
 """
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import defaults
 from ..errors import InvalidInputError
 from ..progress import progress_bar
+from ..results import Result
 from .filters import Filters
 from .index import FileEntry, Index
 
@@ -34,8 +38,18 @@ class DuplicateGroup:
     others: list[tuple[FileEntry, float]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"keep": self.keep.path,
-                "duplicates": [{"path": e.path, "similarity": round(float(s), 5)} for e, s in self.others]}
+        return {"keep": self.keep.path, "keep_id": self.keep.id,
+                "duplicates": [{"path": e.path, "id": e.id, "similarity": round(float(s), 5)} for e, s in self.others]}
+
+
+@dataclass
+class DedupeResult(Result):
+    """Near-duplicate groups of an index (largest first) and how many files could go."""
+
+    groups: list[DuplicateGroup] = field(default_factory=list)
+    duplicates: int = 0  # files in groups that are not the kept one
+    threshold: float = defaults.DEDUPE_THRESHOLD
+    images: int = 0  # images compared
 
 
 class _UnionFind:
@@ -91,7 +105,19 @@ def _keep_key(e: FileEntry) -> tuple:
     return (-(e.width * e.height), -e.size, e.mtime, len(e.path), e.path)
 
 
-def find_duplicates(index: Index, threshold: float = 0.95, filters: Filters | None = None, k: int = 16,
+def dedupe(index: Index, *, threshold: float = defaults.DEDUPE_THRESHOLD, filters: Filters | None = None,
+           progress: bool = False) -> DedupeResult:
+    """The one library call behind `cliplens dedupe` and `/api/dedupe`: groups, nothing moved.
+
+    >>> dedupe(idx, threshold=0.95).duplicates                           # doctest: +SKIP
+    3
+    """
+    groups = find_duplicates(index, threshold=threshold, filters=filters, progress=progress)
+    return DedupeResult(groups=groups, duplicates=sum(len(g.others) for g in groups), threshold=float(threshold),
+                        images=int(len(index.file_ids(filters))))
+
+
+def find_duplicates(index: Index, threshold: float = defaults.DEDUPE_THRESHOLD, filters: Filters | None = None, k: int = 16,
                     progress: bool = True) -> list[DuplicateGroup]:
     """Groups of near-duplicate images in the index (largest groups first).
 

@@ -1,17 +1,38 @@
 """Image -> prompt: captioners, label tables and the modes of the CLIP Interrogator, made fast.
 
-    >>> from cliplens.interrogate import Interrogator
-    >>> it = Interrogator("toyclip", caption_model="toycaption")
-    >>> it.interrogate("assets/examples/toyworld.png", mode="fast").prompt    # doctest: +SKIP
+One library call, used by the CLI, the HTTP API and folder runs:
+
+    >>> from cliplens.interrogate import interrogate
+    >>> r = interrogate("toyclip", "assets/examples/toyworld.png", mode="fast")    # doctest: +SKIP
+    >>> r.prompt, r.similarity                                                    # doctest: +SKIP
+
+Names load lazily (this package imports torch only when something from it is used).
 """
 from __future__ import annotations
 
-from .captioners import CAPTION_MODELS, DEFAULT_CAPTION_MODEL, Captioner, load_captioner, resolve_caption_model
-from .interrogator import MODES, InterrogateResult, Interrogator, Part, content_words
-from .prefix import PrefixScorer
-from .scoring import MultiTable, Scorer
-from .vocabsets import VocabSet, builtin_vocab, ci_vocab, resolve_vocab, user_vocab
+import importlib
+from typing import Any
 
-__all__ = ["CAPTION_MODELS", "DEFAULT_CAPTION_MODEL", "Captioner", "InterrogateResult", "Interrogator", "MODES",
-           "MultiTable", "Part", "PrefixScorer", "Scorer", "VocabSet", "builtin_vocab", "ci_vocab", "content_words",
-           "load_captioner", "resolve_caption_model", "resolve_vocab", "user_vocab"]
+_WHERE = {
+    "interrogate": ".api", "InterrogateResults": ".api", "get_interrogator": ".api",
+    "CAPTION_MODELS": ".captioners", "DEFAULT_CAPTION_MODEL": ".captioners", "Captioner": ".captioners",
+    "load_captioner": ".captioners", "resolve_caption_model": ".captioners",
+    "MODES": ".interrogator", "InterrogateResult": ".interrogator", "Interrogator": ".interrogator",
+    "Part": ".interrogator",
+    "content_words": ".quality", "repeated_words": ".quality", "PhraseGuard": ".quality",
+    "PrefixScorer": ".prefix",
+    "MultiTable": ".scoring", "Scorer": ".scoring",
+    "VocabSet": ".vocabsets", "builtin_vocab": ".vocabsets", "ci_vocab": ".vocabsets", "resolve_vocab": ".vocabsets",
+    "user_vocab": ".vocabsets", "default_vocab": ".vocabsets",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value
+    return value

@@ -5,6 +5,10 @@ Pass 1 captions every image that needs one and appends each batch to a caption c
 then released, and pass 2 does all the CLIP work, so only one model sits on the GPU at a time.
 Every result is written as soon as it exists (sidecars atomically, JSONL/CSV rows appended and
 flushed), so an interrupted run loses at most the batch in flight; re-running skips what is done.
+Sidecars go through `cliplens.io`: named from the full file name (``a.png.txt``), so ``a.png`` and
+``a.jpg`` never share one and an input file is never a sidecar; a file cliplens did not write is
+never replaced (it becomes an error of that image). Each image's prompt comes from
+`interrogate.interrogate`, the call the CLI and HTTP API make for one image.
 
     >>> from cliplens.interrogate import Interrogator
     >>> from cliplens.interrogate.batch import interrogate_folder
@@ -19,14 +23,17 @@ import io
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..embed import content_hash
+from .. import defaults as D
 from ..errors import ImageLoadError, InvalidInputError
-from ..images import find_images, load_image
+from ..images import content_hash, find_images, load_image
+from ..io import plan_sidecars, sidecar_path, write_sidecar
 from ..progress import progress_bar
-from ..settings import atomic_write_bytes, cache_dir
+from ..results import ItemError, Result
+from ..settings import cache_dir
+from .api import interrogate
 from .interrogator import InterrogateResult, Interrogator
 
 FORMATS = ("txt", "jsonl", "csv")
@@ -34,19 +41,16 @@ CSV_FIELDS = ["file", "mode", "prompt", "similarity", "caption", "tokens"]
 
 
 @dataclass
-class BatchSummary:
-    """What a folder run did: counts, where the output went, and the files it could not read."""
+class BatchSummary(Result):
+    """What a folder run did: counts, where the output went, and each file it could not read or
+    write (`errors`: ItemError(index in the run's file list, path, reason))."""
 
     total: int = 0
     done: int = 0
     skipped: int = 0
     captioned: int = 0
     captions_cached: int = 0
-    errors: list[dict] = field(default_factory=list)
     out: str = ""
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 class CaptionCache:
@@ -88,15 +92,7 @@ def _ensure_newline(path: Path) -> None:
 
 
 def _sidecar(img: Path, roots: list[Path], out: Path | None) -> Path:
-    if out is None:
-        return img.with_suffix(".txt")
-    for r in roots:
-        if r.is_dir():
-            try:
-                return out / img.relative_to(r).with_suffix(".txt")
-            except ValueError:
-                continue
-    return out / img.with_suffix(".txt").name
+    return sidecar_path(img, ".txt", out_dir=out, roots=[r for r in roots if r.is_dir()])
 
 
 def _done_rows(path: Path, fmt: str, mode: str) -> set[str]:
@@ -122,12 +118,13 @@ def _done_rows(path: Path, fmt: str, mode: str) -> set[str]:
 
 def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.PathLike], mode: str = "best", *,
                        fmt: str = "txt", out: str | os.PathLike | None = None, resume: bool = True,
-                       caption: str | None = None, min_flavors: int = 8, max_flavors: int = 32,
+                       caption: str | None = None, min_flavors: int = D.INTERROGATE_MIN_FLAVORS,
+                       max_flavors: int | None = None, min_confidence: float | None = D.INTERROGATE_MIN_CONFIDENCE,
                        progress: bool = False, on_result: Callable[[Path, InterrogateResult], None] | None = None
                        ) -> BatchSummary:
     """Interrogate every image under `inputs` and write one prompt per image.
 
-    fmt: ``txt`` (sidecar ``name.txt`` next to each image, or under `out` mirroring the folders),
+    fmt: ``txt`` (sidecar ``name.png.txt`` next to each image, or under `out` mirroring the folders),
     ``jsonl`` or ``csv`` (one file, `out`, default ``interrogate-<mode>.<fmt>`` in the first folder).
     `resume`: skip images whose output already exists (False: redo and overwrite/append).
     `on_result(path, result)` is called after each image is written.
@@ -140,18 +137,22 @@ def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.Pat
     if fmt == "txt":
         out_path = Path(out) if out is not None else None
         if out_path is not None and out_path.exists() and not out_path.is_dir():
-            raise InvalidInputError(f"--out {out_path} must be a folder for .txt sidecars")
+            raise InvalidInputError(f"out {out_path} must be a folder for .txt sidecars")
         summary.out = str(out_path) if out_path else "(sidecars next to the images)"
-        todo = [f for f in files if not (resume and _sidecar(f, roots, out_path).is_file())]
+        sides = plan_sidecars(files, ".txt", out_dir=out_path, roots=[r for r in roots if r.is_dir()])
+        todo = [f for f, sd in zip(files, sides) if not (resume and sd.is_file())]
     else:
         base = next((r for r in roots if r.is_dir()), roots[0].parent if roots else Path("."))
         out_path = Path(out) if out is not None else base / f"interrogate-{mode}.{fmt}"
         if out_path.is_dir():
-            raise InvalidInputError(f"--out {out_path} is a folder; give a .{fmt} file")
+            raise InvalidInputError(f"out {out_path} is a folder; give a .{fmt} file")
+        if out_path.resolve() in {f.resolve() for f in files}:
+            raise InvalidInputError(f"out {out_path} is one of the input images; give another file")
         summary.out = str(out_path)
         done = _done_rows(out_path, fmt, mode) if resume else set()
         todo = [f for f in files if str(f) not in done]
     summary.skipped = len(files) - len(todo)
+    index = {f: i for i, f in enumerate(files)}
     if not todo:
         return summary
 
@@ -166,7 +167,7 @@ def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.Pat
             try:
                 hashes[f] = content_hash(f.read_bytes())
             except OSError as exc:
-                summary.errors.append({"file": str(f), "reason": f"unreadable ({exc.strerror})"})
+                summary.errors.append(ItemError(index[f], str(f), f"unreadable ({exc.strerror})"))
                 continue
             if hashes[f] in cache.data:
                 captions[f] = cache.data[hashes[f]]
@@ -182,7 +183,7 @@ def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.Pat
                         pil.append(load_image(f))
                         chunk.append(f)
                     except ImageLoadError as exc:
-                        summary.errors.append({"file": str(f), "reason": exc.reason})
+                        summary.errors.append(ItemError(index[f], str(f), exc.reason))
                 if chunk:
                     got = cap.caption(pil, batch_size=bs)
                     cache.put({hashes[f]: c for f, c in zip(chunk, got)})
@@ -191,7 +192,7 @@ def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.Pat
                     summary.captioned += len(chunk)
                 bar.update(len(need[s : s + bs]))
         interrogator.release_captioner()
-    bad = {e["file"] for e in summary.errors}
+    bad = {e.source for e in summary.errors}
     todo = [f for f in todo if str(f) not in bad]
 
     # ---- pass 2: CLIP work, written as it goes
@@ -212,26 +213,33 @@ def interrogate_folder(interrogator: Interrogator, inputs: Sequence[str | os.Pat
                     pil.append(load_image(f))
                     chunk.append(f)
                 except ImageLoadError as exc:
-                    summary.errors.append({"file": str(f), "reason": exc.reason})
+                    summary.errors.append(ItemError(index[f], str(f), exc.reason))
             if not chunk:
                 bar.update(len(todo[s : s + bs]))
                 continue
-            results = interrogator.interrogate_many(pil, mode, [captions.get(f) for f in chunk],
-                                                    min_flavors=min_flavors, max_flavors=max_flavors)
-            for f, r in zip(chunk, results):
+            results = interrogate(interrogator, pil, mode=mode, captions=[captions.get(f) for f in chunk],
+                                  min_flavors=min_flavors, max_flavors=max_flavors, min_confidence=min_confidence)
+            for f, r in zip(chunk, results.results):
                 r.image = str(f)
-                _write(r, f, fmt, roots, out_path)
+                try:
+                    _write(r, f, fmt, roots, out_path)
+                except (InvalidInputError, OSError) as exc:
+                    reason = str(exc) if isinstance(exc, InvalidInputError) else f"cannot write: {exc.strerror or exc}"
+                    summary.errors.append(ItemError(index[f], str(f), reason))
+                    bar.update(1)
+                    continue
                 summary.done += 1
                 bar.update(1)
                 if on_result is not None:
                     on_result(f, r)
             bar.update(len(todo[s : s + bs]) - len(chunk))
+    summary.errors.sort(key=lambda e: e.index)
     return summary
 
 
 def _write(r: InterrogateResult, f: Path, fmt: str, roots: list[Path], out_path: Path | None) -> None:
-    if fmt == "txt":
-        atomic_write_bytes(_sidecar(f, roots, out_path), (r.prompt + "\n").encode("utf-8"))
+    if fmt == "txt":  # replaces only a sidecar cliplens wrote (resume=False); anything else is refused
+        write_sidecar(_sidecar(f, roots, out_path), "txt", r.prompt, mode="overwrite")
         return
     with open(out_path, "a", newline="", encoding="utf-8") as fh:
         if fmt == "jsonl":

@@ -95,7 +95,7 @@ class Captioner:
         except (OSError, ValueError) as exc:
             if isinstance(exc, ValueError) and "Unrecognized" not in str(exc) and "model_type" not in str(exc):
                 raise
-            where = self.source if local else f"the Hugging Face cache (offline)" if lfo else self.source
+            where = self.source if local else "the Hugging Face cache (offline)" if lfo else self.source
             raise ModelNotFoundError(
                 f"caption model {self.name!r} could not be loaded from {where}: {str(exc).splitlines()[0]}. "
                 "Run once with network access, pass a local folder, use --caption-model toycaption with the toy "

@@ -11,6 +11,10 @@ lowers) its similarity to the image most. Per step:
 4. the few best are re-scored by encoding the full joined strings (guards against the rare
    case where tokens merge across the ", " join), and the winner is taken.
 
+No phrase may repeat a content word already in the prompt (caption included) or be a near
+duplicate (centred embedding cosine above `dedupe`) of a chosen phrase: after each pick the
+pool loses what the pick made redundant (see `quality.py`).
+
 It stops like clip-interrogator's chain: after `min_count` steps, as soon as no phrase improves
 the prompt, at `max_count` phrases, or when nothing more fits the window. The best prompt seen
 along the way is returned.
@@ -23,6 +27,7 @@ import numpy as np
 import torch
 
 from .prefix import PrefixScorer
+from .quality import content_words
 from .scoring import Features, MultiTable, Scorer
 
 
@@ -45,6 +50,7 @@ class Chainer:
         self.rescore = rescore
         self.prefix = [PrefixScorer(enc) for enc in scorer.encoders]
         self._ids: list[dict[str, list[int]]] = [{} for _ in scorer.encoders]
+        self._wcache: dict[str, frozenset[str]] = {}
 
     def _token_ids(self, e: int, phrase: str) -> list[int]:
         cache = self._ids[e]
@@ -54,20 +60,40 @@ class Chainer:
         return ids
 
     def run(self, feats: Features, row: int, pool: MultiTable, pool_idx: np.ndarray, start: list[str] | None = None,
-            *, min_count: int = 8, max_count: int = 32, reverse: bool = False) -> ChainResult:
-        """Chain phrases `pool.phrases[pool_idx]` onto `start` (a list of parts, may be empty) for image `row`."""
+            *, min_count: int = 8, max_count: int = 32, reverse: bool = False, blocked: set[str] | None = None,
+            dedupe: float | None = None) -> ChainResult:
+        """Chain phrases `pool.phrases[pool_idx]` onto `start` (a list of parts, may be empty) for image `row`.
+
+        `blocked`: content words no phrase may repeat (besides those of `start` and of each pick);
+        `dedupe`: centred-embedding cosine above which a phrase counts as a duplicate of a pick.
+        """
         sc = self.scorer
         sign = -1.0 if reverse else 1.0
         img = [f[row] for f in feats]
-        remaining = [int(i) for i in pool_idx]
-        phrase_scores = pool.scores([f[row : row + 1] for f in feats])[0].cpu().numpy()
         parts = list(start or [])
+        words = {int(i): self._words(pool.phrases[int(i)]) for i in pool_idx}
+        used = set(blocked or ())
+        for p in parts:
+            used |= content_words(p)
+        remaining = [i for i in words if words[i] and not words[i] & used]
+        vec = dict(zip(remaining, pool.centred(remaining))) if dedupe is not None and remaining else {}
+
+        def take(pick: int) -> None:
+            nonlocal remaining
+            used.update(words[pick])
+            keep = [i for i in remaining if i != pick and not words[i] & used]
+            if vec and keep:
+                sims = np.stack([vec[i] for i in keep]) @ vec[pick]
+                keep = [i for i, s in zip(keep, sims) if s <= dedupe]
+            remaining = keep
+
+        phrase_scores = pool.scores([f[row : row + 1] for f in feats])[0].cpu().numpy()
         if not parts:
             if not remaining:
                 return ChainResult("", 0.0, [], 0)
             first = max(remaining, key=lambda i: sign * phrase_scores[i])
             parts = [pool.phrases[first]]
-            remaining.remove(first)
+            take(first)
         text = ", ".join(parts)
         tf = sc.text_features([text])
         curr_s = sign * float(sc.similarity_of(feats, row, tf)[0])
@@ -112,11 +138,17 @@ class Chainer:
                 parts = parts + [pool.phrases[pick]]
                 text, curr_s = new_text, new_s
                 curr_vec = [t[j] for t in tfs]
-                remaining.remove(pick)
+                take(pick)
                 trace.append((text, sign * curr_s))
             else:
                 break
         return ChainResult(best[0], sign * best[1], best[2], steps, scored, trace)
+
+    def _words(self, phrase: str) -> frozenset[str]:
+        w = self._wcache.get(phrase)
+        if w is None:
+            w = self._wcache[phrase] = frozenset(content_words(phrase))
+        return w
 
     def _estimate_top(self, img, curr_vec, emb, cand: np.ndarray, n_parts: int, sign: float) -> np.ndarray:
         """Positions in `cand` of the best estimated continuations (prompt vector + lam * phrase vector)."""

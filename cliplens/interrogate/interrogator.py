@@ -11,84 +11,122 @@ Modes:
             caption / classic / fast / chain by similarity to the image
   classic   caption, medium, artist, trending, movement, top flavors
   fast      caption + the top-ranked phrases of every style table, as many as fit
-  negative  chain of the *least* similar phrases plus common negative terms (a negative prompt)
+  negative  what the image is NOT (the least similar style phrases) plus the common defect terms;
+            never a word or a near duplicate of anything a positive mode would say
   style     style only: no subject words, only medium/artist/movement/flavor phrases
   caption   the caption alone
   analyze   top-k of every table with scores (the prompt is the caption)
+
+Every prompt follows the rules of `quality.py`: no content word twice (caption included), no two
+near-duplicate phrases, and each part carries a confidence (weak parts are marked; artists are
+guesses and need more confidence to appear at all; `min_confidence` drops weak parts).
 """
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .. import defaults as D
 from ..errors import InvalidInputError
 from ..images import ImageInput, describe, load_image
 from ..models import load_encoder, parse_spec
 from ..models.encoder import Encoder
+from ..results import Result, jsonable
+from ..text.window import window
 from .captioners import DEFAULT_CAPTION_MODEL, Captioner, load_captioner
 from .chain import Chainer
+from .quality import PhraseGuard, confidence, content_words, robust_stats
 from .scoring import Features, MultiTable, Scorer
 from .vocabsets import VocabSet, resolve_vocab
 
-MODES = ("best", "classic", "fast", "negative", "style", "caption", "analyze")
+MODES = tuple(D.INTERROGATE_MODES)
+#: modes that describe what the image IS (their parts are checked for weak confidence)
+POSITIVE_MODES = ("best", "classic", "fast", "style", "caption", "analyze")
+__all__ = ["MODES", "InterrogateResult", "Interrogator", "Part", "content_words"]
 
-#: words that say nothing about the subject (kept when style mode filters out caption words)
-_STOP = set("a an the of on in at to and or with by for from into onto over under near is are its it this that "
-            "there side some two three four left right top bottom center centre background".split())
 
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words of `text` that carry meaning (for keeping subjects out of style prompts).
-
-    >>> sorted(content_words("a large red star on the left, white background"))
-    ['large', 'red', 'star', 'white']
-    """
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1}
+def _r(x: float | None, nd: int = 6) -> float | None:
+    return None if x is None else round(float(x), nd)
 
 
 @dataclass
 class Part:
-    """One piece of a prompt: the text, the table it came from, and its own similarity to the image."""
+    """One piece of a prompt: its text, the table it came from, its own similarity to the image, and
+    how sure that is.
+
+    `confidence`: how far the phrase stands out from its table for this image (`quality.confidence`;
+    None for the caption, which comes from the caption model). In negative prompts it says how
+    surely the image is NOT this. `weak`: below `defaults.INTERROGATE_WEAK_CONFIDENCE` (a guess).
+    `guess`: an artist name: CLIP finds a resemblance, never an attribution.
+    """
 
     text: str
     table: str
     score: float
+    confidence: float | None = None
+    weak: bool = False
+    guess: bool = False
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "table": self.table, "score": _r(self.score), "confidence": _r(self.confidence, 4),
+                "weak": self.weak, "guess": self.guess}
 
 
 @dataclass
-class InterrogateResult:
-    """What `Interrogator.interrogate` returns; `to_dict()` gives the JSON the CLI prints."""
+class InterrogateResult(Result):
+    """One image's prompt: what `interrogate.interrogate(enc, image)` returns; `to_dict()` is the JSON
+    the CLI prints and the HTTP API returns.
 
-    prompt: str
-    mode: str
-    similarity: float
-    caption: str | None
+    `seconds`: this image's own time; `prepare_seconds`: one-off setup of the call (loading models,
+    building or loading label tables), reported apart so a first run's table building is not
+    mistaken for interrogation time.
+    """
+
+    prompt: str = ""
+    mode: str = ""
+    similarity: float = 0.0
+    caption: str | None = None
     parts: list[Part] = field(default_factory=list)
     tokens: int = 0
     candidates: dict[str, float] = field(default_factory=dict)
     analysis: dict[str, list[tuple[str, float]]] | None = None
     image: str = ""
+    model: str = ""
+    caption_model: str = ""
     seconds: float = 0.0
+    prepare_seconds: float = 0.0
+
+    @property
+    def weak_parts(self) -> list[Part]:
+        return [p for p in self.parts if p.weak]
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["similarity"] = round(float(self.similarity), 6)
-        d["candidates"] = {k: round(float(v), 6) for k, v in self.candidates.items()}
+        d = super().to_dict()
+        d["similarity"] = _r(self.similarity)
+        d["candidates"] = {k: _r(v) for k, v in self.candidates.items()}
         if self.analysis is not None:
-            d["analysis"] = {k: [[p, round(float(s), 6)] for p, s in v] for k, v in self.analysis.items()}
-        d["parts"] = [{"text": p.text, "table": p.table, "score": round(float(p.score), 6)} for p in self.parts]
-        d["seconds"] = round(self.seconds, 4)
-        return d
+            d["analysis"] = {k: [[p, _r(s)] for p, s in v] for k, v in self.analysis.items()}
+        d["parts"] = [p.to_dict() for p in self.parts]
+        d["seconds"] = _r(self.seconds, 4)
+        d["prepare_seconds"] = _r(self.prepare_seconds, 4)
+        return jsonable(d)
 
 
 def _auto_caption_model(model) -> str:
-    spec = model if isinstance(model, str) else ""
+    """toycaption for the toy models (named or loaded), blip-large otherwise."""
+    if isinstance(model, str):
+        spec = model
+    elif isinstance(model, Encoder):
+        spec = str(model.name)
+    elif isinstance(model, (list, tuple)) and model:
+        spec = str(getattr(model[0], "name", ""))
+    else:
+        spec = ""
     return "toycaption" if spec.startswith("toyclip") else DEFAULT_CAPTION_MODEL
 
 
@@ -130,6 +168,8 @@ class Interrogator:
         self._scorer: Scorer | None = None
         self._tables: dict[str, MultiTable | None] = {}
         self._chainer: Chainer | None = None
+        self.opts = _Opts()
+        self.last_prepare_seconds = 0.0
 
     # ------------------------------------------------------------------ lazy parts
     @property
@@ -227,15 +267,19 @@ class Interrogator:
                     self._where.setdefault(p, name)
         return self._where.get(phrase, "?")
 
+    def cut_caption(self, caption: str) -> str:
+        """`caption` cut at a word boundary to every encoder's token window (O(log n) tokenizer calls)."""
+        for enc in self.scorer.encoders:
+            caption = window(enc).cut(caption)[0]
+        return caption
+
     def _fit(self, parts: list[str]) -> list[str]:
         """Longest prefix of `parts` whose ', '-joined text fits every encoder's window; a too-long
-        first part (caption) is cut word by word."""
+        first part (caption) is cut at a word boundary."""
         sc = self.scorer
         if not parts:
             return []
-        first = parts[0]
-        while first and not sc.fits(first):
-            first = first.rsplit(" ", 1)[0] if " " in first else first[: len(first) // 2]
+        first = self.cut_caption(parts[0]) if parts[0] else ""
         out = [first] if first else []
         for p in parts[1:]:
             if sc.fits(", ".join(out + [p])):
@@ -244,9 +288,16 @@ class Interrogator:
                 break
         return out
 
-    def _result(self, feats: Features, row: int, mode: str, parts: list[str], caption: str | None,
+    def _vec(self, phrase: str) -> np.ndarray | None:
+        """Centred unit vector of a vocabulary phrase (for near-duplicate checks), None if not in the vocabulary."""
+        t = self.flavor_table()
+        i = t.row_of(phrase) if t is not None else None
+        return t.centred([i])[0] if i is not None else None
+
+    def _result(self, img: "_Img", mode: str, parts: list[str], caption: str | None,
                 caption_first: bool, **extra) -> InterrogateResult:
         sc = self.scorer
+        feats, row = img.feats, img.row
         parts = [p for p in parts if p]
         prompt = ", ".join(parts)
         tables = [("caption" if (caption_first and i == 0) else self._phrase_table(p)) for i, p in enumerate(parts)]
@@ -259,155 +310,307 @@ class Interrogator:
         enc_sims = iter(sc.text_similarity(feats, row, to_encode).tolist())
         sim = next(enc_sims) if prompt else 0.0
         scores = [s if s is not None else next(enc_sims) for s in scores]
-        return InterrogateResult(prompt=prompt, mode=mode, similarity=float(sim), caption=caption,
-                                 parts=[Part(p, t, float(s)) for p, t, s in zip(parts, tables, scores)],
+        negative = mode == "negative"
+        out = []
+        for p, t, s in zip(parts, tables, scores):
+            c = img.conf(t, s)
+            if c is not None and negative:
+                c = -c
+            out.append(Part(p, t, float(s), c, weak=(not negative and c is not None and c < self.opts.weak),
+                            guess=(t == "artist")))
+        return InterrogateResult(prompt=prompt, mode=mode, similarity=float(sim), caption=caption, parts=out,
                                  tokens=sc.count_tokens(prompt), **extra)
 
+    def _allowed(self, table: str, conf: float | None) -> bool:
+        """Confidence rule of positive prompts: `min_confidence` for all, more for artists."""
+        if conf is None:
+            return True
+        floor = self.opts.min_confidence
+        if table == "artist":
+            floor = self.opts.artist_min if floor is None else max(floor, self.opts.artist_min)
+        return floor is None or conf >= floor
+
+    def _admit(self, img: "_Img", table: MultiTable | None, parts: list[str], guard: PhraseGuard, want: int, *,
+               reverse: bool = False, scan: int = 512, keep=None) -> int:
+        """Append to `parts` up to `want` phrases of `table`, best (or worst) first, that pass `guard`,
+        the confidence rule (or `keep(table_name, conf)`) and still fit the window. Returns how many."""
+        if table is None or want <= 0:
+            return 0
+        idx, vals = table.top_k(img.q, min(len(table), max(scan, want * 16)), reverse=reverse)
+        vecs = table.centred(idx[0]) if guard.threshold is not None else [None] * idx.shape[1]
+        added = 0
+        for i, s, v in zip(idx[0], vals[0], vecs):
+            p = table.phrases[int(i)]
+            name = table.source_names[int(table.sources[int(i)])]
+            c = img.conf(name, float(s))
+            if not (keep(name, c) if keep is not None else self._allowed(name, c)):
+                continue
+            if not guard.admits(p, v) or not self.scorer.fits(", ".join(parts + [p])):
+                continue
+            parts.append(p)
+            guard.add(p, v)
+            added += 1
+            if added >= want:
+                break
+        return added
+
+    def _guard(self, caption: str | None) -> PhraseGuard:
+        return PhraseGuard(content_words(caption) if caption else (), self.opts.dedupe)
+
     # ------------------------------------------------------------------ modes
-    def _classic_parts(self, feats: Features, row: int, caption: str, max_flavors: int = 3) -> list[str]:
-        parts = [caption]
+    def _classic_parts(self, img: "_Img", caption: str, max_flavors: int) -> list[str]:
+        parts = self._fit([caption])
+        guard = self._guard(parts[0] if parts else None)
         for name in ("medium", "artist", "trending", "movement"):
-            t = self.table(name)
-            if t is not None:
-                parts.append(t.ranked(feats, row, 1)[0][0])
-        flav = self._merged(list(self.vocab.flavors), "flavor-lists")
-        if flav is not None:
-            parts += [p for p, _ in flav.ranked(feats, row, max_flavors)]
-        return self._fit(list(dict.fromkeys(parts)))
+            self._admit(img, self.table(name), parts, guard, 1, scan=64)
+        self._admit(img, self._merged(list(self.vocab.flavors), "flavor-lists"), parts, guard, max_flavors)
+        return parts
 
-    def _fast_parts(self, feats: Features, row: int, caption: str, max_flavors: int) -> list[str]:
-        t = self.flavor_table()
-        tops = [p for p, _ in t.ranked(feats, row, max_flavors)] if t is not None else []
-        return self._fit(list(dict.fromkeys([caption, *tops])))
+    def _fast_parts(self, img: "_Img", caption: str, max_flavors: int) -> list[str]:
+        parts = self._fit([caption])
+        self._admit(img, self.flavor_table(), parts, self._guard(parts[0] if parts else None), max_flavors)
+        return parts
 
-    def _chain(self, feats: Features, row: int, table: MultiTable | None, start: list[str], min_count: int,
-               max_count: int, reverse: bool = False, exclude: set[str] | None = None, extra: str | None = None):
-        """Chain over the `flavor_pool` best (or worst) phrases of `table`, plus every phrase of table `extra`."""
-        pool = table
-        chosen: list[str] = []
-        if table is not None:
-            idx, _ = table.top_k([f[row : row + 1] for f in feats], self.flavor_pool, reverse=reverse)
-            chosen = [table.phrases[i] for i in idx[0]]
-        extra_t = self.table(extra) if extra else None
-        if extra_t is not None:
-            names = [n for n in (table.name.split("|") if table is not None else []) if n] + [extra]
-            pool = self._merged(list(self.vocab.flavors) + [extra], f"{table.name if table else ''}|{extra}") \
-                if table is not None and table.name == "flavor-lists" else self._merged(names, "|".join(names))
-            chosen = list(dict.fromkeys(chosen + extra_t.phrases))
-        if pool is None:
+    def _chain(self, img: "_Img", table: MultiTable | None, start: list[str], min_count: int, max_count: int,
+               blocked: set[str] | None = None):
+        """Greedy chain over the `flavor_pool` best phrases of `table` that pass the confidence rule."""
+        if table is None:
             return None
-        if exclude:
-            chosen = [p for p in chosen if not (content_words(p) & exclude)]
-        pos = {p: i for i, p in enumerate(pool.phrases)}
-        idx = np.array([pos[p] for p in chosen], dtype=np.int64)
-        return self.chainer.run(feats, row, pool, idx, [s for s in start if s], min_count=min_count,
-                                max_count=max_count, reverse=reverse)
+        idx, vals = table.top_k(img.q, self.flavor_pool)
+        confs = img.pool_conf(table, idx[0], vals[0])
+        keep = [int(i) for i, c in zip(idx[0], confs)
+                if self._allowed(table.source_names[int(table.sources[int(i)])], float(c))]
+        return self.chainer.run(img.feats, img.row, table, np.asarray(keep, dtype=np.int64), [s for s in start if s],
+                                min_count=min_count, max_count=max_count, blocked=blocked, dedupe=self.opts.dedupe)
 
-    def _run_mode(self, feats: Features, row: int, mode: str, caption: str | None, min_flavors: int, max_flavors: int,
+    def _positive_options(self, img: "_Img", caption: str, min_flavors: int, max_flavors: int) -> dict[str, list[str]]:
+        """best's candidates: caption alone, classic, fast, and the greedy chain from the caption."""
+        cap_parts = self._fit([caption])
+        options = {"caption": cap_parts,
+                   "classic": self._classic_parts(img, caption, D.INTERROGATE_CLASSIC_FLAVORS),
+                   "fast": self._fast_parts(img, caption, max_flavors)}
+        chain = self._chain(img, self.flavor_table(), cap_parts, min_flavors, max_flavors)
+        if chain is not None:
+            options["chain"] = self._fit(chain.parts)
+        return options
+
+    def _negative_parts(self, img: "_Img", caption: str, min_flavors: int, max_flavors: int) -> list[str]:
+        """What the image is not, then the usual defects; nothing a positive prompt of this image says.
+
+        Every candidate prompt of best mode (caption, classic, fast, chain) is built first; none of
+        their content words, and no near duplicate of their phrases, may enter the negative prompt.
+        """
+        pos = self._positive_options(img, caption, min_flavors, max_flavors)
+        guard = PhraseGuard((), self.opts.dedupe)
+        for option in pos.values():
+            for p in option:
+                guard.add(p, self._vec(p) if self.opts.dedupe is not None else None)
+        parts: list[str] = []
+        n_not = min(max_flavors, self.opts.negative_style)
+        not_pool = self._merged(["medium", "movement", *self.vocab.flavors], "negative-style")
+        # "not this": below the table's typical score, lowest first
+        self._admit(img, not_pool, parts, guard, n_not, reverse=True, keep=lambda t, c: c is None or c < 0)
+        neg = self.table("negative")
+        if neg is not None:  # the usual defects, in the list's order, unless the image clearly shows one
+            for p in neg.phrases:
+                if len(parts) >= max_flavors:
+                    break
+                c = img.conf("negative", neg.phrase_score(img.feats, img.row, neg.row_of(p)))
+                if c is not None and c >= self.opts.weak:
+                    continue
+                v = self._vec(p) if self.opts.dedupe is not None else None
+                if guard.admits(p, v) and self.scorer.fits(", ".join(parts + [p])):
+                    parts.append(p)
+                    guard.add(p, v)
+        return parts
+
+    def _run_mode(self, img: "_Img", mode: str, caption: str | None, min_flavors: int, max_flavors: int | None,
                   top_k: int) -> InterrogateResult:
         sc = self.scorer
+        if max_flavors is None:
+            max_flavors = D.INTERROGATE_CLASSIC_FLAVORS if mode == "classic" else D.INTERROGATE_MAX_FLAVORS
         if mode == "caption":
-            return self._result(feats, row, mode, self._fit([caption]), caption, True)
+            return self._result(img, mode, self._fit([caption]), caption, True)
         if mode == "classic":
-            return self._result(feats, row, mode, self._classic_parts(feats, row, caption), caption, True)
+            return self._result(img, mode, self._classic_parts(img, caption, max_flavors), caption, True)
         if mode == "fast":
-            return self._result(feats, row, mode, self._fast_parts(feats, row, caption, max_flavors), caption, True)
+            return self._result(img, mode, self._fast_parts(img, caption, max_flavors), caption, True)
         if mode == "best":
-            cap_parts = self._fit([caption])
-            chain = self._chain(feats, row, self.flavor_table(), cap_parts, min_flavors, max_flavors)
-            options = {"caption": cap_parts, "classic": self._classic_parts(feats, row, caption),
-                       "fast": self._fast_parts(feats, row, caption, max_flavors)}
-            if chain is not None:
-                options["chain"] = self._fit(chain.parts)
+            options = self._positive_options(img, caption, min_flavors, max_flavors)
             names = list(options)
-            sims = sc.text_similarity(feats, row, [", ".join(options[n]) for n in names])
+            sims = sc.text_similarity(img.feats, img.row, [", ".join(options[n]) for n in names])
             cands = {n: float(s) for n, s in zip(names, sims)}
             winner = names[int(np.argmax(sims))]
-            return self._result(feats, row, mode, options[winner], caption, True, candidates=cands)
+            return self._result(img, mode, options[winner], caption, True, candidates=cands)
         if mode == "negative":
-            chain = self._chain(feats, row, self._merged(list(self.vocab.flavors), "flavor-lists"), [], min_flavors,
-                                max_flavors, reverse=True, extra="negative")
-            parts = self._fit(chain.parts) if chain is not None else []
-            return self._result(feats, row, mode, parts, None, False)
+            return self._result(img, mode, self._negative_parts(img, caption, min_flavors, max_flavors), None, False)
         if mode == "style":
             exclude = content_words(caption) if caption else set()
-            chain = self._chain(feats, row, self.style_table(), [], min_flavors, max_flavors, exclude=exclude)
+            chain = self._chain(img, self.style_table(), [], min_flavors, max_flavors, blocked=exclude)
             parts = self._fit(chain.parts) if chain is not None else []
-            return self._result(feats, row, mode, parts, caption, False)
+            return self._result(img, mode, parts, caption, False)
         if mode == "analyze":
             analysis = {}
             for name in self.vocab.role_lists():
                 t = self.table(name)
                 if t is not None:
-                    analysis[name] = t.ranked(feats, row, top_k)
-            res = self._result(feats, row, mode, self._fit([caption]) if caption else [], caption, True)
-            res.analysis = analysis
-            return res
-        raise InvalidInputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+                    analysis[name] = t.ranked(img.feats, img.row, top_k)
+            return self._result(img, mode, self._fit([caption]) if caption else [], caption, True, analysis=analysis)
+        raise InvalidInputError(f"mode must be one of: {', '.join(MODES)}; got {mode!r}")
 
     # ------------------------------------------------------------------ public API
     def needs_caption(self, mode: str) -> bool:
-        """Whether `mode` wants a caption (negative does not; style uses one only to drop subject words)."""
-        return mode in ("best", "classic", "fast", "caption", "analyze", "style")
+        """Whether `mode` wants a caption (all but style use it; negative needs it to know what to avoid)."""
+        return mode in ("best", "classic", "fast", "caption", "analyze", "style", "negative")
 
-    def interrogate(self, image: ImageInput, mode: str = "best", caption: str | None = None, *, min_flavors: int = 8,
-                    max_flavors: int = 32, top_k: int = 10) -> InterrogateResult:
+    def interrogate(self, image: ImageInput, mode: str = D.INTERROGATE_MODE, caption: str | None = None, *,
+                    min_flavors: int = D.INTERROGATE_MIN_FLAVORS, max_flavors: int | None = None,
+                    top_k: int = D.TOP_K, **options) -> InterrogateResult:
         """Interrogate one image (path, bytes, PIL, array). `caption` skips the caption model.
 
         >>> Interrogator("toyclip").interrogate("img.png", mode="fast").prompt     # doctest: +SKIP
         """
         return self.interrogate_many([image], mode, None if caption is None else [caption], min_flavors=min_flavors,
-                                     max_flavors=max_flavors, top_k=top_k)[0]
+                                     max_flavors=max_flavors, top_k=top_k, **options)[0]
 
-    def interrogate_many(self, images: Sequence[ImageInput], mode: str = "best",
-                         captions: Sequence[str | None] | None = None, *, min_flavors: int = 8, max_flavors: int = 32,
-                         top_k: int = 10, features: Features | None = None) -> list[InterrogateResult]:
+    def _release_scorer(self) -> None:
+        """Low-VRAM runs: drop CLIP and its tables (reloaded from the disk cache) before the captioner loads."""
+        self._scorer, self._tables, self._chainer = None, {}, None
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def interrogate_many(self, images: Sequence[ImageInput], mode: str = D.INTERROGATE_MODE,
+                         captions: Sequence[str | None] | None = None, *, min_flavors: int = D.INTERROGATE_MIN_FLAVORS,
+                         max_flavors: int | None = None, top_k: int = D.TOP_K, features: Features | None = None,
+                         min_confidence: float | None = D.INTERROGATE_MIN_CONFIDENCE,
+                         dedupe: float | None = D.INTERROGATE_DEDUPE_SIMILARITY) -> list[InterrogateResult]:
         """Interrogate several images: captions and image features are computed in batches.
 
         `captions[i]` (if given and not None) is used instead of the caption model for image i.
+        `max_flavors`: None = the mode's default (3 flavors in classic, 32 elsewhere).
+        `min_confidence`: leave out parts less confident than this (None: keep all, mark weak ones).
+        `dedupe`: centred-embedding cosine above which two phrases are duplicates (None: word rule only).
+        With `low_vram`, the caption model runs and leaves memory before CLIP is loaded.
         """
         if mode not in MODES:
-            raise InvalidInputError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
+            raise InvalidInputError(f"mode must be one of: {', '.join(MODES)}; got {mode!r}")
         if isinstance(images, (str, bytes, os.PathLike)) or not isinstance(images, Sequence):
             images = [images]
-        for name, v in (("min_flavors", min_flavors), ("max_flavors", max_flavors), ("top_k", top_k)):
-            if not isinstance(v, int) or v < (0 if name == "min_flavors" else 1):
-                raise InvalidInputError(f"{name} must be a {'non-negative' if name == 'min_flavors' else 'positive'} "
-                                        f"integer, got {v!r}")
+        for name, v, lo in (("min_flavors", min_flavors, 0), ("max_flavors", max_flavors, 1), ("top_k", top_k, 1)):
+            if name == "max_flavors" and v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise InvalidInputError(f"{name} must be an integer >= {lo}, got {v!r}")
+        for name, v in (("min_confidence", min_confidence), ("dedupe", dedupe)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v)):
+                raise InvalidInputError(f"{name} must be a number or None, got {v!r}")
+        self.opts = _Opts(min_confidence=None if min_confidence is None else float(min_confidence),
+                          dedupe=None if dedupe is None else float(dedupe))
         images = list(images)
         if captions is not None and len(captions) != len(images):
             raise InvalidInputError(f"got {len(captions)} captions for {len(images)} images")
         caps: list[str | None] = [None] * len(images) if captions is None else list(captions)
         for c in caps:
             if c is not None and (not isinstance(c, str) or not c.strip()):
-                raise InvalidInputError("a supplied caption must be a non-empty string")
-        caps = [c.strip() if c else None for c in caps]
+                raise InvalidInputError("caption must be a non-empty string")
+        caps = [" ".join(c.split()) if c else None for c in caps]
         pil = [load_image(im) for im in images]
+        t_prep = time.perf_counter()
+        want_caps = self.needs_caption(mode) and self.has_captioner and any(c is None for c in caps)
+        t_cap = 0.0
+        if want_caps and self.low_vram:  # one model in memory at a time: caption first, then CLIP
+            if self._scorer is not None:
+                self._release_scorer()
+            t = time.perf_counter()
+            todo = [i for i, c in enumerate(caps) if c is None]
+            got = self.captioner.caption([pil[i] for i in todo], batch_size=self.batch_size)
+            for i, c in zip(todo, got):
+                caps[i] = c or None
+            t_cap = time.perf_counter() - t
+            self.release_captioner()
+            want_caps = False
         # load models and label tables first, so `seconds` measures interrogation, not one-off setup
-        self.scorer
-        if self.needs_caption(mode) and self.has_captioner and any(c is None for c in caps):
-            self.captioner
+        _ = self.scorer
+        if want_caps:
+            _ = self.captioner
         if mode != "caption":
             self.prepare()
+        self.last_prepare_seconds = time.perf_counter() - t_prep - t_cap
         t0 = time.perf_counter()
-        if self.needs_caption(mode) and self.has_captioner:
+        if want_caps:
             todo = [i for i, c in enumerate(caps) if c is None]
-            if todo:
-                got = self.captioner.caption([pil[i] for i in todo], batch_size=self.batch_size)
-                for i, c in zip(todo, got):
-                    caps[i] = c or None
+            got = self.captioner.caption([pil[i] for i in todo], batch_size=self.batch_size)
+            for i, c in zip(todo, got):
+                caps[i] = c or None
         feats = features if features is not None else self.scorer.image_features(pil, batch_size=self.batch_size)
         if self.needs_caption(mode) and mode != "style":
             subj = self.table("subjects")
             for i, c in enumerate(caps):
                 if c is None:  # caption-less: the closest subject phrase stands in for a caption
                     caps[i] = subj.ranked(feats, i, 1)[0][0] if subj is not None else ""
-        t_shared = (time.perf_counter() - t0) / max(1, len(images))
+        t_shared = (time.perf_counter() - t0 + t_cap) / max(1, len(images))
         out = []
         for i, im in enumerate(images):
             t = time.perf_counter()
-            r = self._run_mode(feats, i, mode, caps[i], min_flavors, max_flavors, top_k)
+            r = self._run_mode(_Img(self, feats, i), mode, caps[i], min_flavors, max_flavors, top_k)
             r.image = describe(im) if not isinstance(im, (str, os.PathLike)) else str(im)
+            r.model = self.model_name
+            r.caption_model = self.caption_model_name
             r.seconds = time.perf_counter() - t + t_shared
+            r.prepare_seconds = self.last_prepare_seconds
             out.append(r)
+        return out
+
+    @property
+    def model_name(self) -> str:
+        m = self.model_spec
+        if isinstance(m, str):
+            return m
+        encs = [m] if isinstance(m, Encoder) else list(m)
+        return "+".join(getattr(e, "name", type(e).__name__) for e in encs)
+
+
+@dataclass
+class _Opts:
+    """Per-call prompt rules (set by `interrogate_many`)."""
+
+    min_confidence: float | None = D.INTERROGATE_MIN_CONFIDENCE
+    dedupe: float | None = D.INTERROGATE_DEDUPE_SIMILARITY
+    weak: float = D.INTERROGATE_WEAK_CONFIDENCE
+    artist_min: float = D.INTERROGATE_ARTIST_MIN_CONFIDENCE
+    negative_style: int = D.INTERROGATE_NEGATIVE_STYLE_PHRASES
+
+
+class _Img:
+    """One image row being interrogated: its features, and each table's typical score for it (lazily)."""
+
+    def __init__(self, it: Interrogator, feats: Features, row: int):
+        self.it, self.feats, self.row = it, feats, row
+        self.q = [f[row : row + 1] for f in feats]
+        self._stats: dict[str, tuple[float, float, int] | None] = {}
+
+    def stats(self, name: str) -> tuple[float, float, int] | None:
+        """(median, robust sd, n) of table `name`'s scores for this image."""
+        if name not in self._stats:
+            t = self.it.table(name) if name not in ("caption", "?") else None
+            if t is None:
+                self._stats[name] = None
+            else:
+                s = t.scores(self.q)[0].float().cpu().numpy()
+                med, sd = robust_stats(s)
+                self._stats[name] = (med, sd, len(s))
+        return self._stats[name]
+
+    def conf(self, name: str, score: float | None) -> float | None:
+        st = self.stats(name)
+        if st is None or score is None:
+            return None
+        return confidence((float(score) - st[0]) / st[1], st[2])
+
+    def pool_conf(self, table: MultiTable, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        """Confidence of rows `idx` (scores `vals`) of a merged table, each against its own source table."""
+        out = np.empty(len(idx), dtype=np.float64)
+        for k, (i, v) in enumerate(zip(idx, vals)):
+            c = self.conf(table.source_names[int(table.sources[int(i)])], float(v))
+            out[k] = np.nan if c is None else c
         return out

@@ -91,6 +91,10 @@ class MultiTable:
             tables = [LabelTable(enc, phrases, name=name, cache=cache, progress=progress) for enc in scorer.encoders]
         self.tables = list(tables)
         self.phrases: list[str] = list(self.tables[0].phrases)
+        #: the role table each row came from (a merged table keeps its parts' names) and their names
+        self.source_names: list[str] = [name]
+        self.sources = np.zeros(len(self.phrases), dtype=np.int64)
+        self._mean: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.phrases)
@@ -106,17 +110,44 @@ class MultiTable:
             return None
         scorer = tables[0].scorer
         merged = [LabelTable.merge([t.tables[e] for t in tables], name=name) for e in range(len(scorer.encoders))]
+        names: list[str] = []
+        src = []
+        for t in tables:
+            for nm in t.source_names:
+                if nm not in names:
+                    names.append(nm)
+            remap = np.array([names.index(nm) for nm in t.source_names], dtype=np.int64)
+            src.append(remap[t.sources])
+        sources = np.concatenate(src)
         seen: dict[str, int] = {}
         for i, p in enumerate(merged[0].phrases):
             seen.setdefault(p, i)
         if len(seen) != len(merged[0]):
             keep = sorted(seen.values())
             merged = [m.subset(keep, name=name) for m in merged]
-        return cls(scorer, merged[0].phrases, name, tables=merged)
+            sources = sources[keep]
+        out = cls(scorer, merged[0].phrases, name, tables=merged)
+        out.source_names, out.sources = names, sources
+        return out
 
     def subset(self, indices: Sequence[int], name: str | None = None) -> "MultiTable":
         sub = [t.subset(indices, name=name) for t in self.tables]
-        return MultiTable(self.scorer, sub[0].phrases, name or self.name, tables=sub)
+        out = MultiTable(self.scorer, sub[0].phrases, name or self.name, tables=sub)
+        out.source_names, out.sources = list(self.source_names), self.sources[np.asarray(indices, dtype=np.int64)]
+        return out
+
+    def centred(self, indices: Sequence[int]) -> np.ndarray:
+        """Unit rows `indices` of the first encoder's embeddings after removing the table's mean vector.
+
+        CLIP text vectors share a large common direction, so raw cosines between phrases are all
+        high; centred ones tell near duplicates (> 0.95) from merely related phrases.
+        """
+        E = self.tables[0].embeddings
+        if self._mean is None:
+            self._mean = E.float().mean(0)
+        idx = torch.as_tensor(np.asarray(indices, dtype=np.int64), device=E.device)
+        X = E.index_select(0, idx).float() - self._mean
+        return torch.nn.functional.normalize(X, dim=-1).cpu().numpy()
 
     def scores(self, feats: Features) -> torch.Tensor:
         """(m, n) weighted cosines of every image row with every phrase (on the first encoder's device)."""

@@ -36,7 +36,8 @@ def main() -> None:
 
     from cliplens import load_encoder
     from cliplens.compose import clip_tokens, compose
-    from cliplens.compose.toyeval import evaluate, toy_prompts
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+    from benchmarks.compose_toyeval import evaluate, toy_prompts
 
     prompts = toy_prompts(n, args.seed)
     clip_tokens().count("warm up")  # tokenizer load is not part of the per-prompt time

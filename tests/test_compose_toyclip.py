@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cliplens.compose.toyeval import evaluate, toy_prompts
+from benchmarks.compose_toyeval import evaluate, toy_prompts
 
 
 @pytest.mark.slow

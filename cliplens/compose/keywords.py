@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 
 from .slots import Item, Structured
-from .text import clean_phrase, dedupe_words, has_cjk
+from ..text.phrases import clean_phrase
+from .text import dedupe_words, has_cjk
 from .tokens import ClipTokens, clip_tokens
 
 #: order keywords appear in (subject first: CLIP weighs early tokens most)

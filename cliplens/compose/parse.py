@@ -88,7 +88,7 @@ def parse_prompt(text: str | bytes, fmt: str = "auto") -> tuple[Any, str]:
             if isinstance(data, (dict, list, tuple, set)):
                 return data, name
         raise InvalidInputError("the prompt starts like JSON/a dict but cannot be parsed ("
-                                + "; ".join(errors) + "); fix the syntax or pass --input-format text")
+                                + "; ".join(errors) + "); fix the syntax or read it as plain text (input_format='text')")
     if _YAML_KEY_LINE.search(stripped) and ("\n" in stripped or stripped.count(":") == 1):
         try:
             data = _yaml(stripped)

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any
 
-from .text import SYNTAX_CHARS
+from ..text.phrases import SYNTAX_CHARS
 
 DEFAULT_MODEL = os.environ.get("CLIPLENS_LLM_MODEL", "llama3.2")
 URL_ENV = "CLIPLENS_LLM_URL"
@@ -41,7 +41,7 @@ def rewrite_sentences(text: str, structured: Any, url: str | None = None, model:
     """
     url = url or os.environ.get(URL_ENV)
     if not url:
-        return text, "rewrite skipped: no endpoint given (--rewrite URL or CLIPLENS_LLM_URL)"
+        return text, "rewrite skipped: no endpoint given (rewrite_url or CLIPLENS_LLM_URL)"
     import httpx
 
     payload = {

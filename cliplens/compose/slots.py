@@ -203,10 +203,10 @@ def count_of(value: Any) -> int | None:
     """3, "3", "three" -> 3; anything else -> None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)) and float(value).is_integer():
+    if isinstance(value, (int, float)) and float(value).is_integer() and 0 < value < 1e6:
         return int(value)
     v = str(value).strip().lower()
-    if v.isdigit():
+    if v.isascii() and v.isdigit() and len(v) < 7:
         return int(v)
     return _WORD_COUNTS.get(v)
 

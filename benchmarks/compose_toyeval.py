@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .compose import compose
-from .text import clean_phrase
+from cliplens.compose import compose
+from cliplens.text.phrases import clean_phrase
 
 
 @dataclass
@@ -49,7 +49,7 @@ def _yaml_dump(data: Any) -> str:
 
 def toy_prompts(n: int = 24, seed: int = 1000) -> list[ToyPrompt]:
     """`n` structured prompts over seeded toy-world scenes, cycling through 4 writing styles."""
-    from ..assets import toyworld
+    from cliplens.assets import toyworld
 
     tw = toyworld()
     out = []
@@ -105,7 +105,7 @@ def evaluate(encoder: Any, prompts: list[ToyPrompt], size: int | None = None) ->
     (mean composed - raw cosine), the same against the naive flattening, and image->text top-1
     retrieval accuracy among the prompts for each kind of text.
     """
-    from ..assets import toyworld
+    from cliplens.assets import toyworld
 
     tw = toyworld()
     size = size or int(encoder.image_size[0])

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import numpy as np
-from fastapi import APIRouter, Depends, File, Form, UploadFile
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Form
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ... import __version__
+from ...errors import InvalidInputError
 from ...models.spec import PRESETS
+from ..config import Limits
 from ..deps import get_state
-from ..inputs import check_texts, decode_images, parse_texts, read_uploads
+from ..inputs import read_uploads
 from ..state import ServerState
+from .judge import FormModel, Images, image_items, renamed, split_form_list
 
 router = APIRouter(prefix="/api", tags=["core"])
 
@@ -30,78 +32,71 @@ async def models(st: Annotated[ServerState, Depends(get_state)]) -> dict[str, An
             "presets": [{"name": p.name, "description": p.description} for p in PRESETS.values()]}
 
 
+_LIM = Limits()
+
+
 class TokensRequest(BaseModel):
-    texts: list[str] = Field(..., description="Texts to count", examples=[["a red circle, pixel art"]])
-    model: str | None = Field(None, description="Served model whose tokenizer counts (default: the first)")
+    model_config = ConfigDict(extra="forbid")
+    texts: list[Annotated[str, Field(max_length=_LIM.max_text_chars)]] = Field(
+        ..., max_length=_LIM.max_texts, description="Texts to count (empty ones allowed)",
+        examples=[["a red circle, pixel art"]])
+    model: str | None = Field(None, max_length=200, description="Served model whose tokenizer counts (default: the first)")
 
 
 @router.post("/tokens", summary="CLIP token counts with the model's real tokenizer")
 async def tokens(req: TokensRequest, st: Annotated[ServerState, Depends(get_state)]) -> dict[str, Any]:
-    """For each text: BPE token count, the 75-token budget, whether it fits, and the words past the limit.
-
-    Empty texts are allowed here (a composer counting as the user types).
+    """For each text: token count, the window's budget, whether it fits, and the words past the limit
+    (`cliplens.text.window`, the one window module). Empty texts are allowed here (a composer counting
+    as the user types).
     """
-    lim = st.config.limits
-    if len(req.texts) > lim.max_texts or any(len(t) > lim.max_text_chars for t in req.texts):
-        check_texts([t or "x" for t in req.texts], lim)
+    from ...text.window import window
 
     def work(enc) -> dict[str, Any]:
+        w = window(enc)
         rows = []
         for t in req.texts:
-            ids = enc.token_ids(t) if t else []
-            n, budget = len(ids), enc.max_text_tokens
-            row: dict[str, Any] = {"text": t, "tokens": n, "budget": budget, "fits": n <= budget}
-            if n > budget:
-                row["overflow_from_char"] = _cut_char(enc, t, budget)
-                row["overflow_text"] = t[row["overflow_from_char"]:]
+            f = w.fit(t)
+            row: dict[str, Any] = {"text": t, "tokens": f.tokens, "budget": f.budget, "fits": f.fits}
+            if not f.fits:
+                row["overflow_from_char"] = f.cut_char
+                row["overflow_text"] = t[f.cut_char:]
             rows.append(row)
         return {"model": enc.name, "context_length": enc.context_length, "counts": rows}
 
     return await st.run_locked(req.model, work)
 
 
-def _cut_char(enc, text: str, budget: int) -> int:
-    """Index of the first character whose word does not fit the budget (binary search on words)."""
-    words = text.split(" ")
-    lo, hi = 0, len(words)
-    while lo < hi:  # largest prefix of words that fits
-        mid = (lo + hi + 1) // 2
-        if len(enc.token_ids(" ".join(words[:mid]))) <= budget:
-            lo = mid
-        else:
-            hi = mid - 1
-    return len(" ".join(words[:lo])) + (1 if lo else 0)
+class SimilarityForm(FormModel):
+    texts: list[Annotated[str, Field(max_length=_LIM.max_text_chars)]] = Field(
+        default_factory=list, max_length=_LIM.max_texts, description="Texts (repeat the field, or one JSON array)")
+
+    _split = field_validator("texts", "paths", mode="before")(classmethod(lambda cls, v: split_form_list(v)))
 
 
-@router.post("/similarity", summary="Cosine similarity of uploaded images with texts (or with each other)")
-async def similarity(
-    st: Annotated[ServerState, Depends(get_state)],
-    images: Annotated[list[UploadFile] | None, File(description="Images to compare (repeat the field)")] = None,
-    texts: Annotated[list[str] | None, Form(description="Texts (repeat the field, or one JSON array)")] = None,
-    paths: Annotated[list[str] | None, Form(description="Image paths inside the served folders")] = None,
-    model: Annotated[str | None, Form(description="Served model name")] = None,
-) -> dict[str, Any]:
-    """Returns `cosine[i][j]` for image i and text j, and per image a softmax over the texts
-    at the model's logit scale (zero-shot probabilities). With no texts: image x image cosine.
+@router.post("/similarity", summary="Cosine similarity of images with texts (or with each other)")
+async def similarity(st: Annotated[ServerState, Depends(get_state)], form: Annotated[SimilarityForm, Form()],
+                     images: Images = None) -> dict[str, Any]:
+    """`judge.similarity(images, texts).to_dict()`, the document `cliplens similarity --json` prints:
+    `cosine[i][j]` for image i (uploads first, then paths) and text j, `probs[i]` a softmax over the
+    texts at the model's logit scale, `best[i]` the closest text; with no texts, image x image.
+    A text is only ever text: nothing a client sends is tried as a path except `paths`.
 
     Example: `curl -F images=@a.png -F texts="a red circle" -F texts="a blue square" /api/similarity`
     """
-    lim = st.config.limits
-    txts = parse_texts(texts, lim, required=False)
-    uploads = await read_uploads(images, lim)
+    from ...judge import similarity as similarity_fn
+
+    uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, required=True)
-        iv = enc.encode_images(imgs)
-        if not txts:
-            cos = iv @ iv.T
-            return {"model": enc.name, "images": names, "texts": [], "cosine": cos.round(6).tolist()}
-        tv = enc.encode_texts(txts)
-        cos = iv @ tv.T
-        logits = cos * enc.logit_scale
-        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probs /= probs.sum(axis=1, keepdims=True)
-        return {"model": enc.name, "images": names, "texts": txts, "cosine": cos.round(6).tolist(),
-                "probs": probs.round(6).tolist(), "best": [txts[int(i)] for i in cos.argmax(axis=1)]}
+        names, items = image_items(st, uploads, form.paths)
+        if not items:
+            raise InvalidInputError("no images given: upload with the 'images' field or name 'paths'")
+        r = similarity_fn(enc, items, form.texts or None)
+        for info, name in zip(r.a, names):
+            info["source"] = name
+        if not form.texts:
+            r.b = r.a
+        r.errors = renamed(r.errors, names)
+        return r.to_dict()
 
-    return await st.run_locked(model, work)
+    return await st.run_locked(form.model, work)

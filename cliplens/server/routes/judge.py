@@ -1,29 +1,102 @@
-"""Judge endpoints: CLIPScore for (image, prompt) pairs, best-of-N ranking, per-keyword feedback."""
+"""Judge endpoints: CLIPScore of (image, prompt) pairs, best-of-N, per-keyword feedback.
+
+Each route parses its form (bounds live in the pydantic form models), calls exactly one library
+function (`judge.clip_score`, `judge.rank`, `judge.keyword_feedback`) with the library's defaults,
+and returns `result.to_dict()`. Uploads go to the library as bytes, so a broken upload becomes
+one `ItemError` in `errors` like a broken file on the CLI, instead of failing the request.
+"""
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ... import defaults
 from ...errors import InvalidInputError
-from ...judge import LONG_PROMPT_POLICIES, clip_score, keyword_feedback, rank_images, rank_prompts
+from ...results import ItemError
 from ...vocab import list_vocabularies
+from ..config import Limits
 from ..deps import get_state
-from ..inputs import check_texts, decode_images, parse_texts, read_uploads
+from ..inputs import check_texts, read_uploads
 from ..state import ServerState
 
 router = APIRouter(prefix="/api", tags=["judge"])
 
+_LIM = Limits()
+#: one text of a request (prompt, label, template, reference); the server's limit, as a bound
+Text = Annotated[str, Field(min_length=1, max_length=_LIM.max_text_chars)]
 Images = Annotated[list[UploadFile] | None, File(description="Images (repeat the field)")]
-Paths = Annotated[list[str] | None, Form(description="Image paths inside the served folders")]
-Model = Annotated[str | None, Form(description="Served model name (default: the first)")]
+LongPrompts = Annotated[str, Field(pattern="^(warn|truncate|chunks|error)$", description="warn | truncate | chunks | error")]
 
 
-def _policy(value: str) -> str:
-    if value not in LONG_PROMPT_POLICIES:
-        raise InvalidInputError(f"long_prompts={value!r}: use one of {', '.join(LONG_PROMPT_POLICIES)}")
-    return value
+def split_form_list(v: Any) -> Any:
+    """Form lists arrive as repeated fields, one JSON array, or newline-separated text: -> a list."""
+    if v is None:
+        return v
+    vals = v if isinstance(v, list) else [v]
+    out: list[Any] = []
+    for x in vals:
+        s = x.strip() if isinstance(x, str) else x
+        if isinstance(s, str) and s.startswith("[") and s.endswith("]"):
+            try:
+                arr = json.loads(s)
+            except json.JSONDecodeError:
+                arr = None
+            if isinstance(arr, list):
+                out.extend(arr)
+                continue
+        if isinstance(s, str) and "\n" in s:
+            out.extend(line.strip() for line in s.splitlines() if line.strip())
+        else:
+            out.append(s)
+    return out
+
+
+class FormModel(BaseModel):
+    """Base of the judge/classify form models (the upload fields arrive in the same form, so extra
+    fields are ignored rather than refused)."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str | None = Field(None, max_length=200, description="Served model name (default: the first)")
+    paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        default_factory=list, max_length=_LIM.max_images, description="Image paths inside the served folders")
+
+
+def image_items(st: ServerState, uploads: list[tuple[str, bytes]], paths: list[str]) -> tuple[list[str], list]:
+    """(names, inputs): uploads as bytes (decoded by the library, per-item errors), then served paths.
+
+    A path outside the served folders refuses the request (nothing about the disk leaks); an
+    upload over the pixel limit too (decompression bombs are not "a bad item").
+    """
+    from PIL import Image
+
+    lim = st.config.limits
+    if len(uploads) + len(paths) > lim.max_images:
+        raise InvalidInputError(f"{len(uploads) + len(paths)} images in one request; the limit is {lim.max_images}")
+    names, items = [], []
+    for name, data in uploads:
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+        except Exception:  # noqa: BLE001  not an image: the library reports it as this item's error
+            w = h = 0
+        if w * h > lim.max_image_pixels:
+            raise InvalidInputError(f"{name}: {w}x{h} is more than the {lim.max_image_pixels}-pixel limit")
+        names.append(name)
+        items.append(data)
+    for p in paths:
+        items.append(st.roots.resolve(p))
+        names.append(p)
+    return names, items
+
+
+def renamed(errors: list[ItemError], names: list[str], offset: int = 0) -> list[ItemError]:
+    """The same errors with the client's names for its images (not the server's paths or '<bytes>')."""
+    return [replace(e, source=names[e.index - offset]) if 0 <= e.index - offset < len(names) else e for e in errors]
 
 
 def vocabulary_arg(value: str | None, limits) -> list[str] | str | None:
@@ -51,123 +124,125 @@ async def vocabularies() -> dict[str, Any]:
     return {"vocabularies": list_vocabularies()}
 
 
+# ------------------------------------------------------------------------------------------ score
+class ScoreForm(FormModel):
+    prompts: list[Text] = Field(min_length=1, max_length=_LIM.max_texts,
+                                description="One prompt per image, or one for all (repeat, or a JSON array)")
+    references: str | None = Field(None, max_length=_LIM.max_texts * 200,
+                                   description='JSON: one list of reference captions per image (RefCLIP-S)')
+    paper_prefix: bool = Field(False, description="Prepend 'A photo depicts' as the paper does")
+    long_prompts: LongPrompts = defaults.LONG_PROMPTS
+
+    _split = field_validator("prompts", "paths", mode="before")(classmethod(lambda cls, v: split_form_list(v)))
+
+
 @router.post("/score", summary="CLIPScore of (image, prompt) pairs, every scale named apart")
-async def score(
-    st: Annotated[ServerState, Depends(get_state)],
-    images: Images = None,
-    paths: Paths = None,
-    prompts: Annotated[list[str] | None, Form(description="One prompt per image, or one for all (repeat, or a JSON array)")] = None,
-    references: Annotated[str | None, Form(description="JSON: a list of reference-caption lists, one per image (RefCLIP-S)")] = None,
-    paper_prefix: Annotated[bool, Form(description="Prepend 'A photo depicts' as the paper does")] = False,
-    long_prompts: Annotated[str, Form(description="warn | truncate | chunks | error")] = "warn",
-    model: Model = None,
-) -> dict[str, Any]:
-    """`clip_s` is the paper's 2.5*max(cos,0) per sample; `clipscore_100` is torchmetrics' 100*cos.
+async def score(st: Annotated[ServerState, Depends(get_state)], form: Annotated[ScoreForm, Form()],
+                images: Images = None) -> dict[str, Any]:
+    """`clip_s` is the paper's 2.5*max(cos,0) per sample (0..2.5); `clipscore_100` is torchmetrics'
+    100*cos (0..100). Same document as `cliplens score --json` (`judge.clip_score(...).to_dict()`).
 
     Example: `curl -F images=@a.png -F prompts="a red circle" http://127.0.0.1:8000/api/score`
     """
-    lim = st.config.limits
-    ps = parse_texts(prompts, lim, "prompts")
+    from ...judge import clip_score
+
     refs = None
-    if references:
+    if form.references:
         try:
-            refs = json.loads(references)
+            refs = json.loads(form.references)
         except json.JSONDecodeError as exc:
             raise InvalidInputError(f"references must be JSON, e.g. [[\"a cat\", \"a kitten\"]] ({exc.msg})") from None
         if not isinstance(refs, list) or not all(isinstance(r, list) and all(isinstance(c, str) for c in r) for r in refs):
             raise InvalidInputError("references must be a list of lists of strings, one list per image")
-        check_texts([c for r in refs for c in r], lim, "references", required=False)
-    policy = _policy(long_prompts)
-    uploads = await read_uploads(images, lim)
+    uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False, required=True)
-        s = clip_score(enc, imgs, ps, references=refs, paper_prefix=paper_prefix, long_prompts=policy)
-        rows = s.rows()
-        for row, name in zip(rows, names):
-            row["image"] = name
-        return {"model": enc.name, "summary": s.summary(), "pairs": rows}
+        names, items = image_items(st, uploads, form.paths)
+        if not items:
+            raise InvalidInputError("no images given: upload with the 'images' field or name 'paths'")
+        s = clip_score(enc, items, form.prompts, references=refs, paper_prefix=form.paper_prefix,
+                       long_prompts=form.long_prompts)
+        s.images = names
+        s.errors = renamed(s.errors, names)
+        return s.to_dict()
 
-    return await st.run_locked(model, work)
+    return await st.run_locked(form.model, work)
+
+
+# ------------------------------------------------------------------------------------------ rank
+class RankForm(FormModel):
+    prompt: Text | None = Field(None, description="Rank the images for this prompt")
+    prompts: list[Text] | None = Field(None, max_length=_LIM.max_texts, description="Or: rank these prompts for the one image")
+    top_k: int | None = Field(defaults.RANK_TOP_K, ge=1, le=_LIM.max_top_k, description="Keep the best k (default: all)")
+    long_prompts: LongPrompts = defaults.LONG_PROMPTS
+
+    _split = field_validator("prompts", "paths", mode="before")(classmethod(lambda cls, v: split_form_list(v)))
 
 
 @router.post("/rank", summary="Best-of-N: rank images for a prompt, or prompts for an image")
-async def rank(
-    st: Annotated[ServerState, Depends(get_state)],
-    images: Images = None,
-    paths: Paths = None,
-    prompt: Annotated[str | None, Form(description="Rank the images for this prompt")] = None,
-    prompts: Annotated[list[str] | None, Form(description="Or: rank these prompts for the one image")] = None,
-    top: Annotated[int | None, Form(description="Keep the best k")] = None,
-    model: Model = None,
-) -> dict[str, Any]:
-    """Give `prompt` and N images, or one image and N `prompts`. Results are best first with
-    cosine and CLIP-S; `index` points back into the images (uploads first, then paths)."""
-    lim = st.config.limits
-    if (prompt is None) == (not prompts):
+async def rank(st: Annotated[ServerState, Depends(get_state)], form: Annotated[RankForm, Form()],
+               images: Images = None) -> dict[str, Any]:
+    """Give `prompt` and N images, or one image and N `prompts` (`judge.rank(...).to_dict()`).
+    Results are best first with cosine and clip_s; `index` points back into the images (uploads first, then paths)."""
+    from ...judge import rank as rank_fn
+
+    if (form.prompt is None) == (not form.prompts):
         raise InvalidInputError("give either 'prompt' (rank images) or 'prompts' (rank prompts for one image)")
-    if top is not None and not 1 <= top <= lim.max_top_k:
-        raise InvalidInputError(f"top must be between 1 and {lim.max_top_k}")
-    cands = parse_texts(prompts, lim, "prompts") if prompts else None
-    if prompt is not None:
-        check_texts([prompt], lim, "prompt")
-    uploads = await read_uploads(images, lim)
+    uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, list(paths or []), st.roots, lim, decode_paths=False)
-        if cands is not None:
-            if len(imgs) != 1:
-                raise InvalidInputError(f"ranking prompts needs exactly one image, got {len(imgs)}")
-            r = rank_prompts(enc, imgs[0], cands, top=top)
-            out = r.to_dict()
-            out["query"] = names[0]
+        names, items = image_items(st, uploads, form.paths)
+        if form.prompts:
+            if len(items) != 1:
+                raise InvalidInputError(f"ranking prompts needs exactly one image, got {len(items)}")
+            r = rank_fn(enc, items[0], form.prompts, top_k=form.top_k, long_prompts=form.long_prompts)
+            r.query = names[0]
         else:
-            if not imgs:
+            if not items:
                 raise InvalidInputError("no images to rank: upload with 'images' or name 'paths'")
-            r = rank_images(enc, prompt, imgs, top=top, use_cache=True)
-            out = r.to_dict()
-            for row in out["results"]:
-                row["item"] = names[row["index"]]
-            for e in out["errors"]:
-                e["image"] = names[e["index"]]
-        out["model"] = enc.name
-        return out
+            r = rank_fn(enc, form.prompt, items, top_k=form.top_k, long_prompts=form.long_prompts)
+            r.items = [replace(x, item=names[x.index]) for x in r.items]
+            r.errors = renamed(r.errors, names)
+        return r.to_dict()
 
-    return await st.run_locked(model, work)
+    return await st.run_locked(form.model, work)
+
+
+# ------------------------------------------------------------------------------------------ feedback
+class FeedbackForm(FormModel):
+    path: str | None = Field(None, min_length=1, max_length=4096, description="The image's path inside the served folders")
+    prompt: Text = Field(description="The prompt whose phrases are checked")
+    phrases: list[Text] | None = Field(None, max_length=_LIM.max_texts, description="Check these phrases instead")
+    vocabulary: str | None = Field(None, max_length=_LIM.max_texts * 100, description="Built-in vocabulary name or "
+                                   "JSON list: also list phrases the image shows that the prompt did not ask for")
+    unrequested_k: int = Field(defaults.FEEDBACK_UNREQUESTED_K, ge=0, le=50, description="How many unrequested phrases")
+    margin: float = Field(defaults.FEEDBACK_MARGIN, ge=-2.0, le=2.0, description="Presence margin for the verdict")
+
+    _split = field_validator("phrases", mode="before")(classmethod(lambda cls, v: split_form_list(v)))
 
 
 @router.post("/feedback", summary="Per-keyword feedback: which phrases of a prompt show in the image")
-async def feedback(
-    st: Annotated[ServerState, Depends(get_state)],
-    image: Annotated[UploadFile | None, File(description="The image")] = None,
-    path: Annotated[str | None, Form(description="Or its path inside the served folders")] = None,
-    prompt: Annotated[str, Form(description="The prompt whose phrases are checked")] = "",
-    vocabulary: Annotated[str | None, Form(description="Built-in vocabulary name or JSON list: also list phrases the image shows that the prompt did not ask for")] = None,
-    unrequested_k: Annotated[int, Form(description="How many unrequested phrases")] = 8,
-    margin: Annotated[float, Form(description="Presence margin for the verdict")] = 0.0,
-    model: Model = None,
-) -> dict[str, Any]:
+async def feedback(st: Annotated[ServerState, Depends(get_state)], form: Annotated[FeedbackForm, Form()],
+                   image: Annotated[UploadFile | None, File(description="The image")] = None) -> dict[str, Any]:
     """Per phrase: `presence` (its cosine minus a neutral baseline's; decides present/absent) and
-    `contribution` (leave-one-out drop of the whole prompt's cosine)."""
+    `contribution` (leave-one-out drop of the whole prompt's cosine); the prompt's `prompt_cosine`
+    and `prompt_clip_s` (0..2.5). Same document as `cliplens feedback --json`."""
+    from ...judge import keyword_feedback
+
     lim = st.config.limits
-    check_texts([prompt], lim, "prompt")
-    vocab = vocabulary_arg(vocabulary, lim)
-    if not 0 <= unrequested_k <= 50:
-        raise InvalidInputError("unrequested_k must be between 0 and 50")
+    vocab = vocabulary_arg(form.vocabulary, lim)
     uploads = await read_uploads([image] if image else [], lim)
 
     def work(enc) -> dict[str, Any]:
-        names, imgs = decode_images(uploads, [path] if path else [], st.roots, lim)
-        if len(imgs) != 1:
+        names, items = image_items(st, uploads, [form.path] if form.path else [])
+        if len(items) != 1:
             raise InvalidInputError("give one image: upload it as 'image' or name its 'path'")
-        fb = keyword_feedback(enc, imgs[0], prompt, vocabulary=vocab, unrequested_k=unrequested_k, margin=margin)
-        out = fb.to_dict()
-        out["image"] = names[0]
-        out["model"] = enc.name
-        out["cosine"] = fb.prompt_cosine
-        out["clipscore"] = 2.5 * max(fb.prompt_cosine, 0.0)
-        out["phrases"] = [{"phrase": k.phrase, "value": k.presence, "present": k.verdict == "present",
-                           "contribution": k.contribution} for k in fb.keywords]
-        return out
+        fb = keyword_feedback(enc, items[0], form.prompt, phrases=form.phrases, vocabulary=vocab,
+                              unrequested_k=form.unrequested_k, margin=form.margin)
+        fb.image = names[0]
+        return fb.to_dict()
 
-    return await st.run_locked(model, work)
+    return await st.run_locked(form.model, work)
+
+
+__all__ = ["router", "FormModel", "image_items", "renamed", "split_form_list", "vocabulary_arg", "Text", "Images"]

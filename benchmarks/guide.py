@@ -1,15 +1,23 @@
-"""Naive CLIP guidance vs the full method, judged by a model that did not guide.
+"""Does the guide draw the prompt? Each parametrisation, judged by a model that did not guide.
 
-With toyclip guiding, both methods generate an image per toy-world prompt for the same number
-of steps; the held-out toyclip-judge (trained independently on the same world) then scores
-each image against its prompt. The naive loop's images fool only the model that made them, so
-a method that makes real pictures should win on the judge. Also measures steps/s at 512x512
-with 32 cutouts on this machine, and writes a contact sheet (naive row over full row).
+toyclip guides; the held-out toyclip-judge (trained independently on the same toy world) is
+never used to guide, only to judge. For each of 24 toy-world prompts of our own (shapes,
+colours, backgrounds, counts, styles; not the test fixtures) the toy-world renderer gives the
+scene's true values and a true render. For every parametrisation (and the naive loop) the
+benchmark generates one image per prompt and reports:
 
-    python benchmarks/guide.py --quick          # 3 prompts, few steps, < 1 minute on CPU
-    python benchmarks/guide.py                  # 12 prompts, the figures in BENCHMARKS.md
+- ``shape_acc`` / ``colour_acc`` / ``background_acc``: how often the judge's zero-shot choice over
+  the world's label sets (the world's own evaluation templates) equals the prompt's value;
+- ``cosine_ratio``: the judge's mean cosine of the image with its prompt, divided by the mean
+  cosine of the true renders with the same prompts (1.0 = as convincing as the real thing);
+- ``s_per_image``: wall seconds per generated image on this machine.
 
-Prints one final JSON line with `wins`, `prompts`, `steps_per_s_512` and the per-prompt scores.
+    python benchmarks/guide.py --quick     # 6 prompts, shapes + naive, a few minutes on 2 busy cores
+    python benchmarks/guide.py             # 24 prompts, every parametrisation (BENCHMARKS.md)
+
+The last line printed is JSON: the default parametrisation's ``prompts``, ``shape_acc``,
+``colour_acc``, ``background_acc``, ``cosine_ratio``, ``s_per_image``, plus every row in ``params``.
+The full run also writes the contact sheet docs/guide_contact_sheet.png (true | naive | default).
 """
 from __future__ import annotations
 
@@ -18,137 +26,199 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from cliplens import load_encoder
+from cliplens import defaults, load_encoder
+from cliplens.assets import toyworld
 from cliplens.guide import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-JUDGE_DIR = ROOT.parent / "shared" / "models" / "toyclip-judge" / "hf"
+JUDGE_DIR = Path(os.environ.get("CLIPLENS_JUDGE", ROOT.parent / "shared" / "models" / "toyclip-judge" / "hf"))
+SHEET = ROOT / "docs" / "guide_contact_sheet.png"
 
-PROMPTS = [
-    "a large red circle on a white background, flat",
-    "a large blue square on a black background",
-    "a large yellow star on a navy background",
-    "a large green triangle on a beige background",
-    "a large purple heart on a white background",
-    "a large orange ring on a gray background",
-    "a large white cross on a teal background",
-    "a large pink diamond on a black background",
-    "a large blue hexagon on a white background",
-    "a large yellow crescent on a navy background",
-    "three red circles on a white background",
-    "a large green star on a black background, neon",
+
+@dataclass(frozen=True)
+class Spec:
+    """One held-out prompt: the scene's values (what the judge must see) and its wording."""
+
+    shape: str
+    colour: str
+    background: str
+    style: str = "flat"
+    count: int = 1
+    size: str = "large"
+    position: str | None = None
+
+    def prompt(self) -> str:
+        tw = toyworld()
+        if self.count > 1:
+            obj = f"{tw.COUNT_WORDS[self.count]} {self.colour} {tw.PLURALS[self.shape]}"
+        else:
+            obj = f"a {self.size} {self.colour} {self.shape}"
+            if self.position:
+                obj += " " + tw.POSITION_PHRASES[self.position][0]
+        return f"{obj} on a {self.background} background, {self.style}"
+
+    def render(self, seed: int, size: int) -> Image.Image:
+        tw = toyworld()
+        scene = tw.sample_scene(np.random.default_rng(seed), kind="single" if self.count == 1 else "group",
+                                n=self.count, shape=self.shape, colour=self.colour, background=self.background,
+                                style=self.style, size=self.size, position=self.position or "center")
+        return tw.render(scene, size)
+
+
+SPECS = [
+    Spec("circle", "red", "white"), Spec("square", "blue", "black"), Spec("triangle", "green", "beige"),
+    Spec("star", "yellow", "navy"), Spec("heart", "purple", "white"), Spec("cross", "white", "teal"),
+    Spec("hexagon", "orange", "gray"), Spec("diamond", "pink", "black"), Spec("ring", "blue", "white"),
+    Spec("crescent", "yellow", "navy"),
+    Spec("circle", "green", "black", "outlined"), Spec("square", "red", "beige", "striped"),
+    Spec("star", "orange", "black", "neon"), Spec("heart", "red", "white", "gradient"),
+    Spec("triangle", "blue", "gray", "dotted"), Spec("hexagon", "purple", "beige", "watercolor"),
+    Spec("diamond", "yellow", "teal", "pixel art"), Spec("circle", "white", "navy", "blurry"),
+    Spec("circle", "red", "white", count=3), Spec("square", "blue", "beige", count=2),
+    Spec("star", "yellow", "black", count=3), Spec("triangle", "green", "white", count=2),
+    Spec("square", "orange", "white", position="left"), Spec("circle", "pink", "navy", position="top"),
 ]
+#: --quick: a spread of shapes, colours, backgrounds, a style and a count
+QUICK = [0, 3, 5, 8, 12, 18]
 
 
-def judge_scores(judge, images: list[Image.Image], prompts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Cosine of each image with its own prompt, and whether the judge ranks its prompt first."""
+def zero_shot(judge, images: list[Image.Image], specs: list[Spec]) -> dict[str, np.ndarray]:
+    """Per image, whether the judge's zero-shot pick for shape / colour / background is the prompt's."""
+    tw = toyworld()
     iv = judge.encode_images(images)
-    tv = judge.encode_texts(prompts)
-    sims = iv @ tv.T
-    own = np.diag(sims)
-    top1 = sims.argmax(1) == np.arange(len(prompts))
-    return own, top1
+    out = {}
+    for attr, labels, tpl in (("shape", tw.SHAPES, tw.EVAL_TEMPLATES["shape"]),
+                              ("colour", list(tw.COLOURS), tw.EVAL_TEMPLATES["colour"]),
+                              ("background", list(tw.BACKGROUNDS), tw.EVAL_TEMPLATES["background"])):
+        tv = judge.encode_texts([tpl.format(x) for x in labels])
+        pick = (iv @ tv.T).argmax(1)
+        out[attr] = np.array([labels[int(k)] == getattr(s, attr) for k, s in zip(pick, specs)])
+    return out
 
 
-def speed_512(enc, cutouts: int = 32, steps: int = 4) -> float:
-    """Steps per second of the full method at 512x512 with `cutouts` views (after one warm-up step)."""
-    generate("a large red circle", enc, size=512, steps=1, cutouts=cutouts, seed=0, score_every=0)
-    t0 = time.perf_counter()
-    res = generate("a large red circle", enc, size=512, steps=steps, cutouts=cutouts, seed=0, score_every=0)
-    return res.steps_done / (time.perf_counter() - t0)
+def own_cosines(judge, images: list[Image.Image], prompts: list[str]) -> np.ndarray:
+    return np.einsum("ij,ij->i", judge.encode_images(images), judge.encode_texts(prompts))
 
 
 def contact_sheet(rows: list[list[Image.Image]], labels: list[str], thumb: int, out: Path) -> None:
-    """A small grid: one column per prompt, one row per method, labelled on the left."""
-    pad = 70
+    """One column per prompt, one row per method (labelled on the left)."""
+    pad = 64
     cols = len(rows[0])
-    sheet = Image.new("RGB", (pad + cols * thumb, len(rows) * thumb), "white")
+    sheet = Image.new("RGB", (pad + cols * (thumb + 2), len(rows) * (thumb + 2)), "white")
     draw = ImageDraw.Draw(sheet)
     for r, (row, label) in enumerate(zip(rows, labels)):
-        draw.text((4, r * thumb + thumb // 2 - 6), label, fill="black")
+        draw.text((4, r * (thumb + 2) + thumb // 2 - 6), label, fill="black")
         for c, im in enumerate(row):
-            sheet.paste(im.resize((thumb, thumb), Image.Resampling.LANCZOS), (pad + c * thumb, r * thumb))
+            sheet.paste(im.resize((thumb, thumb), Image.Resampling.LANCZOS), (pad + c * (thumb + 2), r * (thumb + 2)))
     out.parent.mkdir(parents=True, exist_ok=True)
-    # palette PNG: the naive row is incompressible noise, and the sheet lives in the repository
-    sheet.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+    # palette PNG: the sheet lives in the repository
+    sheet.quantize(colors=192, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, optimize=True)
+
+
+def parse_sets(items: list[str]) -> dict:
+    out: dict = {}
+    for kv in items:
+        k, v = kv.split("=", 1)
+        out[k] = json.loads(v) if v[:1] in "-0123456789.[tfn" else v
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="3 prompts, 40 steps, 4 cutouts (CPU < 1 minute)")
-    ap.add_argument("--steps", type=int, default=None)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--cutouts", type=int, default=None)
-    ap.add_argument("--prompts", type=int, default=None, help="use the first N prompts")
+    ap.add_argument("--quick", action="store_true", help="6 prompts, the default parametrisation and naive")
+    ap.add_argument("--params", default=None,
+                    help="comma list of methods: naive and/or parametrisations (default: all; --quick: naive,<default>)")
+    ap.add_argument("--steps", type=int, default=None, help=f"default {defaults.GUIDE_STEPS} (--quick: 60)")
+    ap.add_argument("--size", type=int, default=64, help="generated side in pixels (the toy models see 64)")
+    ap.add_argument("--cutouts", type=int, default=None, help=f"default {defaults.GUIDE_CUTOUTS} (--quick: 4)")
+    ap.add_argument("--prompts", type=str, default=None, help="N (first N) or a comma list of prompt indices")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="override a full-method GuideConfig setting (tuning)")
-    ap.add_argument("--naive-lr", type=float, default=None)
-    ap.add_argument("--no-speed", action="store_true")
-    ap.add_argument("--sheet", type=Path, default=None,
-                    help="contact sheet PNG (default: results/guide_contact_sheet.png; --quick: a temp file)")
+                    help="override a GuideConfig setting for every full-mode run (tuning)")
+    ap.add_argument("--sheet", type=Path, default=None, help=f"contact sheet PNG (full run default: {SHEET})")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
-    if args.sheet is None:
-        args.sheet = (Path(tempfile.gettempdir()) / "guide_contact_sheet_quick.png" if args.quick
-                      else ROOT / "benchmarks" / "results" / "guide_contact_sheet.png")
-    steps = args.steps or (40 if args.quick else 100)
-    cutouts = args.cutouts or (4 if args.quick else 8)
-    prompts = PROMPTS[: args.prompts or (3 if args.quick else len(PROMPTS))]
-    overrides: dict = {}
-    for kv in args.set:
-        k, v = kv.split("=", 1)
-        overrides[k] = json.loads(v) if v[:1] in "-0123456789.[tfn" else v
+    default = defaults.GUIDE_PARAM
+    methods = (args.params.split(",") if args.params else
+               (["naive", default] if args.quick else ["naive", "pixels", "fourier", "pyramid", "shapes"]))
+    steps = args.steps or (60 if args.quick else defaults.GUIDE_STEPS)
+    cutouts = args.cutouts or (4 if args.quick else defaults.GUIDE_CUTOUTS)
+    if args.prompts:
+        idx = list(range(int(args.prompts))) if args.prompts.isdigit() else [int(i) for i in args.prompts.split(",")]
+    else:
+        idx = QUICK if args.quick else list(range(len(SPECS)))
+    specs = [SPECS[i] for i in idx]
+    prompts = [s.prompt() for s in specs]
+    overrides = parse_sets(args.set)
+    sheet_path = args.sheet or (None if (args.quick or args.prompts or args.params) else SHEET)
 
     if not JUDGE_DIR.is_dir():
-        print(f"toyclip-judge not found at {JUDGE_DIR}: this benchmark needs the held-out judge "
-              "(../shared/models/toyclip-judge/hf next to the repository); nothing measured.", file=sys.stderr)
-        print(json.dumps({"wins": None, "prompts": len(prompts), "steps_per_s_512": None,
-                          "skipped": "toyclip-judge missing"}))
+        print(f"toyclip-judge not found at {JUDGE_DIR} (set CLIPLENS_JUDGE): this benchmark needs the held-out "
+              "judge; nothing measured.", file=sys.stderr)
+        print(json.dumps({"prompts": len(specs), "skipped": "toyclip-judge missing"}))
         return
 
     enc = load_encoder("toyclip", device=args.device)
     judge = load_encoder(f"hf:{JUDGE_DIR}", device=args.device)
-    naive_imgs, full_imgs, rows = [], [], []
+    truth = [s.render(args.seed + i, args.size) for i, s in zip(idx, specs)]
+    true_cos = own_cosines(judge, truth, prompts)
+    true_zs = zero_shot(judge, truth, specs)
+    print(f"true renders: shape {true_zs['shape'].mean():.0%} colour {true_zs['colour'].mean():.0%} "
+          f"background {true_zs['background'].mean():.0%}, judge cosine {true_cos.mean():+.3f}", file=sys.stderr)
+
     t_start = time.perf_counter()
-    for i, p in enumerate(prompts):
-        nv = generate(p, enc, size=args.size, steps=steps, mode="naive", seed=args.seed + i, lr=args.naive_lr,
-                      score_every=0)
-        fu = generate(p, enc, size=args.size, steps=steps, mode="full", cutouts=cutouts, seed=args.seed + i,
-                      score_every=0, **overrides)
-        naive_imgs.append(nv.image)
-        full_imgs.append(fu.image)
-        rows.append({"prompt": p, "guide_naive": nv.scores[0]["score"], "guide_full": fu.scores[0]["score"],
-                     "s_naive": round(nv.seconds, 2), "s_full": round(fu.seconds, 2)})
-        print(f"[{i + 1}/{len(prompts)}] {p!r}: guide naive {nv.scores[0]['score']:.3f} full "
-              f"{fu.scores[0]['score']:.3f} ({nv.seconds:.1f}s / {fu.seconds:.1f}s)", file=sys.stderr)
-    jn, tn = judge_scores(judge, naive_imgs, prompts)
-    jf, tf = judge_scores(judge, full_imgs, prompts)
-    for r, a, b, ta, tb in zip(rows, jn, jf, tn, tf):
-        r.update(judge_naive=float(a), judge_full=float(b), judge_top1_naive=bool(ta), judge_top1_full=bool(tb))
-        print(f"judge  naive {a:+.3f}  full {b:+.3f}  {'WIN ' if b > a else 'loss'}  {r['prompt']}", file=sys.stderr)
-    wins = int((jf > jn).sum())
-    sps = None if args.no_speed else speed_512(enc, cutouts=32, steps=2 if args.quick else 4)
-    contact_sheet([naive_imgs, full_imgs], ["naive", "full"], 96, args.sheet)
+    rows, images = {}, {}
+    for m in methods:
+        imgs, secs = [], []
+        for j, (i, p) in enumerate(zip(idx, prompts)):
+            kw = dict(size=args.size, steps=steps, seed=args.seed + i, score_every=0)
+            if m == "naive":
+                res = generate(enc, p, mode="naive", **kw)
+            else:
+                res = generate(enc, p, mode="full", param=m, cutouts=cutouts, **{**kw, **overrides})
+            imgs.append(res.image)
+            secs.append(res.seconds)
+            print(f"  {m:8s} [{j + 1}/{len(prompts)}] {res.seconds:5.1f}s guide {res.scores[0]['score']:+.3f}  {p}",
+                  file=sys.stderr)
+        cos = own_cosines(judge, imgs, prompts)
+        zs = zero_shot(judge, imgs, specs)
+        rows[m] = {"shape_acc": round(float(zs["shape"].mean()), 4), "colour_acc": round(float(zs["colour"].mean()), 4),
+                   "background_acc": round(float(zs["background"].mean()), 4),
+                   "cosine_ratio": round(float(cos.mean() / true_cos.mean()), 4),
+                   "judge_cosine": round(float(cos.mean()), 4), "s_per_image": round(float(np.mean(secs)), 2),
+                   "misses": [p for p, a, b, c in zip(prompts, zs["shape"], zs["colour"], zs["background"])
+                              if not (a and b and c)]}
+        images[m] = imgs
+        r = rows[m]
+        print(f"{m:8s} shape {r['shape_acc']:.0%} colour {r['colour_acc']:.0%} background {r['background_acc']:.0%} "
+              f"cosine ratio {r['cosine_ratio']:.2f} ({r['judge_cosine']:+.3f}) {r['s_per_image']:.1f} s/image",
+              file=sys.stderr)
+
+    if sheet_path is not None and "naive" in images and default in images:
+        contact_sheet([truth, images["naive"], images[default]], ["true", "naive", default], 64, sheet_path)
+    best = default if default in rows else methods[-1]
     summary = {
-        "wins": wins, "prompts": len(prompts), "steps_per_s_512": None if sps is None else round(sps, 3),
-        "steps_per_s_512_device": f"cpu ({os.cpu_count()} cores, torch threads {torch.get_num_threads()})",
-        "judge_mean_naive": round(float(jn.mean()), 4), "judge_mean_full": round(float(jf.mean()), 4),
-        "judge_top1_naive": int(tn.sum()), "judge_top1_full": int(tf.sum()),
-        "guide_mean_naive": round(float(np.mean([r["guide_naive"] for r in rows])), 4),
-        "guide_mean_full": round(float(np.mean([r["guide_full"] for r in rows])), 4),
-        "steps": steps, "size": args.size, "cutouts": cutouts, "overrides": overrides,
+        "param": best, "prompts": len(specs), **{k: v for k, v in rows[best].items() if k != "misses"},
+        "true_render": {"shape_acc": round(float(true_zs["shape"].mean()), 4),
+                        "colour_acc": round(float(true_zs["colour"].mean()), 4),
+                        "background_acc": round(float(true_zs["background"].mean()), 4),
+                        "judge_cosine": round(float(true_cos.mean()), 4)},
+        "params": rows, "steps": steps, "size": args.size, "cutouts": cutouts, "overrides": overrides,
+        "device": f"{args.device} ({os.cpu_count()} cores, torch threads {torch.get_num_threads()})",
         "seconds": round(time.perf_counter() - t_start, 1), "python": platform.python_version(),
-        "torch": torch.__version__, "rows": rows, "sheet": str(args.sheet),
+        "torch": torch.__version__, "sheet": None if sheet_path is None else str(sheet_path),
     }
     print(json.dumps(summary))
 

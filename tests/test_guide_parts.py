@@ -1,6 +1,8 @@
 """cliplens.guide building blocks: prompt syntax, sizes, parametrisations, cutouts, losses, PNG metadata."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
@@ -10,19 +12,31 @@ from cliplens.guide import (CutoutConfig, format_prompts, make_cutouts, make_par
 from cliplens.guide.losses import prompt_score, range_loss, tv_loss
 
 
-def test_weighted_prompt_syntax():
-    ps = parse_prompts("a lighthouse:1 | fog:0.5 | blurry:-0.5")
-    assert [(p.text, p.weight) for p in ps] == [("a lighthouse", 1.0), ("fog", 0.5), ("blurry", -0.5)]
-    # colons inside text stay; only a trailing :number is a weight; default weight 1
-    ps = parse_prompts("poster, ratio 16:9 | a cat: 2e-1")
-    assert [(p.text, p.weight) for p in ps] == [("poster, ratio 16:9", 1.0), ("a cat", 0.2)]
+def test_weighted_prompt_syntax_a1111():
+    want = [("a lighthouse", 1.0), ("fog", 0.5), ("blurry", -0.5)]
+    for text in ("a lighthouse, (fog:0.5), (blurry:-0.5)", "a lighthouse | (fog:0.5) | (blurry:-0.5)",
+                 "(fog:0.5), a lighthouse, (blurry: -0.5)"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DeprecationWarning)  # the A1111 form is not deprecated
+            ps = parse_prompts(text)
+        assert sorted((p.text, p.weight) for p in ps) == sorted(want), text
+    # colons inside text stay; a weighted group's text is everything up to its last colon
+    ps = parse_prompts("poster, ratio 16:9 | (a cat: 2e-1) | (time 10:30:2)")
+    assert [(p.text, p.weight) for p in ps] == [("poster, ratio 16:9", 1.0), ("a cat", 0.2), ("time 10:30", 2.0)]
     assert format_prompts(parse_prompts(format_prompts(ps))) == format_prompts(ps)
     assert [p.weight for p in parse_prompts(["a", ("b", -2)])] == [1.0, -2.0]
     # zero weights are dropped
-    assert [p.text for p in parse_prompts("a | b:0")] == ["a"]
+    assert [p.text for p in parse_prompts("a, (b:0)")] == ["a"]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "a | ", "| b", "blurry:-1", "a:0", [], [("x", "heavy")], [3]])
+def test_legacy_weight_syntax_still_parsed_with_a_warning():
+    with pytest.warns(DeprecationWarning, match=r"\(fog:0.5\)"):
+        ps = parse_prompts("a lighthouse:1 | fog:0.5")
+    assert [(p.text, p.weight) for p in ps] == [("a lighthouse", 1.0), ("fog", 0.5)]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "a | ", "| b", "(blurry:-1)", "(a:0)", "(:2)", "blurry:-1", [],
+                                 [("x", "heavy")], [3]])
 def test_bad_prompts_raise_clear_errors(bad):
     with pytest.raises(InvalidInputError) as exc:
         parse_prompts(bad)
@@ -39,7 +53,7 @@ def test_sizes():
             parse_size(bad)
 
 
-@pytest.mark.parametrize("kind", ["fourier", "pixel", "multiscale"])
+@pytest.mark.parametrize("kind", ["fourier", "pixels", "pyramid", "pixel", "multiscale"])
 def test_param_shapes_range_and_set_image(kind):
     g = torch.Generator().manual_seed(0)
     p = make_param(kind, (40, 56), g)
@@ -49,12 +63,51 @@ def test_param_shapes_range_and_set_image(kind):
     p.set_image(target)
     assert torch.allclose(p(), target, atol=2e-3), kind
     # gradients reach the parameters
+    p.set_progress(1.0)  # the pyramid opens every level by the end of the run
     p().mean().backward()
     assert all(q.grad is not None for q in p.parameters())
 
 
+def test_pyramid_opens_coarse_to_fine():
+    p = make_param("pyramid", (32, 32), torch.Generator().manual_seed(0), levels=4)
+    p.set_progress(0.0)
+    assert p.gates == [0.0, 0.0, 0.0, 1.0]  # only the coarsest level moves at first
+    p().mean().backward()
+    assert p.levels[0].grad is None or float(p.levels[0].grad.abs().sum()) == 0
+    p.set_progress(1.0)
+    assert p.gates == [1.0, 1.0, 1.0, 1.0]
+
+
+def test_shapes_param_draws_flat_shapes_and_svg():
+    from cliplens.guide.shapes import ShapesImage
+
+    p = ShapesImage((48, 64), torch.Generator().manual_seed(0), shapes=3, strokes=2)
+    p.set_progress(1.0)
+    x = p().detach()
+    assert x.shape == (1, 3, 48, 64) and float(x.min()) >= 0 and float(x.max()) <= 1
+    p().mean().backward()
+    assert all(q.grad is not None and bool(torch.isfinite(q.grad).all()) for q in p.parameters())
+    svg = p.to_svg()
+    assert svg.startswith("<svg") and svg.count("<polygon") == 3 and svg.count("<line") == 2
+    # one opaque regular shape: the polygon covers the pixels near its centre with its colour
+    q = ShapesImage((64, 64), torch.Generator().manual_seed(0), shapes=1, vertices=8)
+    with torch.no_grad():
+        q.centre.zero_()  # centre of the canvas
+        q.log_radius.fill_(torch.log(torch.tensor(0.25)))
+        q.corner.zero_()
+        q.opacity.fill_(20.0)
+        q.colour.copy_(torch.tensor([[10.0, -10.0, -10.0]]))  # red
+        q.bg.fill_(10.0)  # white
+    q.set_progress(1.0)
+    img = q()[0]
+    assert img[:, 32, 32].tolist() == pytest.approx([1.0, 0.0, 0.0], abs=1e-3)
+    assert img[:, 2, 2].tolist() == pytest.approx([1.0, 1.0, 1.0], abs=1e-3)
+    area = float((img[1] < 0.5).float().mean())  # red pixels: an octagon of circumradius 16 px
+    assert area == pytest.approx(2 * 2**0.5 * 16**2 / 64**2, rel=0.05)
+
+
 def test_unknown_param():
-    with pytest.raises(InvalidInputError, match="parametrisation"):
+    with pytest.raises(InvalidInputError, match="param"):
         make_param("vqgan", (8, 8))
 
 
@@ -86,6 +139,6 @@ def test_losses():
 def test_png_metadata_roundtrip(tmp_path):
     img = to_pil(torch.rand(1, 3, 12, 20))
     path = tmp_path / "x.png"
-    path.write_bytes(png_bytes(img, {"prompt": "a red star:1 | fog:-0.5", "settings": {"steps": 3}}))
+    path.write_bytes(png_bytes(img, {"prompt": "a red star | (fog:-0.5)", "settings": {"steps": 3}}))
     meta = read_png_metadata(path)
-    assert meta["prompt"] == "a red star:1 | fog:-0.5" and meta["settings"]["steps"] == 3
+    assert meta["prompt"] == "a red star | (fog:-0.5)" and meta["settings"]["steps"] == 3

@@ -3,20 +3,22 @@
 Two modes share one loop. ``naive`` is exactly the textbook loop: start from uniform noise,
 encode the whole image, step the pixels along the gradient of the (weighted) cosine similarity,
 clamp to [0, 1], repeat. ``full`` adds what made CLIP guidance produce pictures rather than
-adversarial noise: a Fourier / colour-decorrelated parametrisation, many augmented cutouts per
-step, total-variation and range priors, a warm-up + cosine learning-rate schedule, several
-guiding models at once and an optional init image.
+adversarial noise: an image prior (the parametrisation: flat shapes by default, or a pyramid /
+Fourier / pixel image), many augmented cutouts per step, total-variation and range priors, a
+warm-up + cosine learning-rate schedule, several guiding models at once and an optional init image.
 
     >>> from cliplens import load_encoder
     >>> enc = load_encoder("toyclip")                                        # doctest: +SKIP
-    >>> res = generate("a large red circle on a white background", enc, size=128, steps=50)  # doctest: +SKIP
+    >>> res = generate(enc, "a large red circle on a white background", steps=50)  # doctest: +SKIP
     >>> res.image.size, round(res.scores[0]["score"], 2)                       # doctest: +SKIP
     ((128, 128), 0.41)
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -25,16 +27,18 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .. import defaults
 from ..errors import CapabilityError, InvalidInputError
 from ..images import ImageInput, load_image
 from ..models.encoder import Encoder
 from ..progress import progress_bar
+from ..results import Result
 from .augment import CutoutConfig, make_cutouts
 from .losses import anchor_loss, prompt_score, range_loss, tv_loss
-from .params import PARAMS, ImageParam, make_param
+from .params import PARAMS, ImageParam, canonical_param, make_param
 from .prompts import WeightedPrompt, format_prompts, parse_prompts
 
-MODES = ("full", "naive")
+MODES = defaults.GUIDE_MODE_CHOICES
 MAX_SIDE = 4096
 
 
@@ -42,16 +46,19 @@ MAX_SIDE = 4096
 class GuideConfig:
     """Every knob of a run (stored in the output PNG, so a result can be reproduced).
 
-    Defaults are the full method as tuned in benchmarks/guide.py; ``mode="naive"`` ignores the
-    cutout, prior and schedule settings and runs the plain loop on pixels.
+    Defaults (cliplens/defaults.py) are the full method as tuned in benchmarks/guide.py;
+    ``mode="naive"`` ignores the cutout, prior and schedule settings and runs the plain loop on pixels.
     """
 
-    size: tuple[int, int] = (256, 256)  # (height, width)
-    steps: int = 200
-    mode: str = "full"
-    param: str = "fourier"
+    size: tuple[int, int] = (defaults.GUIDE_SIZE, defaults.GUIDE_SIZE)  # (height, width)
+    steps: int = defaults.GUIDE_STEPS
+    mode: str = defaults.GUIDE_MODE
+    param: str = defaults.GUIDE_PARAM
     lr: float | None = None  # None: the parametrisation's default (naive: 0.02)
-    cutouts: int = 16
+    cutouts: int = defaults.GUIDE_CUTOUTS
+    shapes: int = defaults.GUIDE_SHAPES  # filled shapes (param "shapes")
+    restarts: int = defaults.GUIDE_RESTARTS  # random starts scored once; the best one is optimised
+    strokes: int = defaults.GUIDE_STROKES  # strokes (param "shapes")
     cut_min: float = 0.6
     cut_max: float = 1.0
     cut_power: float = 1.0
@@ -61,13 +68,13 @@ class GuideConfig:
     hflip: float = 0.0
     noise: float = 0.05
     jitter: float = 0.0
-    tv_weight: float = 0.5
+    tv_weight: float | None = None  # None: 0.5 where the parametrisation uses it (not for shapes)
     range_weight: float = 50.0
     warmup: float = 0.05  # fraction of steps with a linearly rising learning rate
     final_lr: float = 0.1  # the cosine schedule ends at this fraction of lr
     init_strength: float = 0.5  # with an init image: 0 keeps it, 1 ignores it (img2img convention)
     init_weight: float = 1.0  # how hard the init image holds at strength 0
-    seed: int | None = 0
+    seed: int | None = defaults.GUIDE_SEED
     score_every: int = 10  # clean (un-augmented) scores recorded every this many steps
 
     def validate(self) -> None:
@@ -80,7 +87,16 @@ class GuideConfig:
         if self.mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.param not in PARAMS:
-            raise InvalidInputError(f"param must be one of {', '.join(PARAMS)}, got {self.param!r}")
+            self.param = canonical_param(self.param)  # old names still work; raises for unknown ones
+        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int)
+                                      or not 0 <= self.seed <= defaults.GUIDE_MAX_SEED):
+            raise InvalidInputError(f"seed must be an integer in 0..{defaults.GUIDE_MAX_SEED} (2**63 - 1), "
+                                    f"got {self.seed!r}")
+        if self.shapes < 0 or self.strokes < 0 or self.shapes + self.strokes < 1:
+            raise InvalidInputError(f"need shapes >= 0, strokes >= 0 and at least one of them, got shapes={self.shapes} "
+                                    f"strokes={self.strokes}")
+        if self.restarts < 1:
+            raise InvalidInputError(f"restarts must be at least 1, got {self.restarts}")
         if self.cutouts < 1:
             raise InvalidInputError(f"cutouts must be at least 1, got {self.cutouts}")
         if not 0 < self.cut_min <= self.cut_max <= 1:
@@ -140,11 +156,13 @@ class StepInfo:
 
 
 @dataclass
-class GuideResult:
-    """The picture plus how it got there.
+class GuideResult(Result):
+    """The picture plus how it got there (`to_dict()` is what the CLI's ``--json`` and the route return).
 
     ``scores``: per guiding encoder, the final weighted score and the cosine to each prompt of
     the clean whole image. ``history``: ``(step, weighted score)`` every ``score_every`` steps.
+    ``svg``: the picture as SVG when the parametrisation is vector (``shapes``), else None.
+    ``image_sha256``: digest of the RGB pixels, so two surfaces can show they made the same image.
     """
 
     image: Image.Image
@@ -157,11 +175,28 @@ class GuideResult:
     losses: list[float]
     seconds: float
     steps_done: int
+    svg: str | None = None
+
+    @property
+    def image_sha256(self) -> str:
+        return hashlib.sha256(self.image.tobytes()).hexdigest()
 
     def metadata(self) -> dict[str, Any]:
-        """Settings for the PNG text chunks / JSON output."""
+        """Settings for the PNG text chunks (enough to reproduce the image)."""
         return {"prompt": format_prompts(self.prompts), "models": self.models, "settings": self.config.to_dict(),
                 "steps_done": self.steps_done, "seconds": round(self.seconds, 3), "scores": self.scores}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Strict JSON: settings, scores, history, size and the pixel digest (not the pixels)."""
+        from ..results import jsonable
+
+        return jsonable({
+            "prompt": format_prompts(self.prompts),
+            "prompts": [{"text": p.text, "weight": p.weight} for p in self.prompts],
+            "models": self.models, "settings": self.config.to_dict(), "width": self.image.size[0],
+            "height": self.image.size[1], "steps_done": self.steps_done, "seconds": round(self.seconds, 3),
+            "scores": self.scores, "history": [list(h) for h in self.history], "image_sha256": self.image_sha256,
+            "svg": self.svg, "errors": self.errors})
 
 
 def to_pil(x01: torch.Tensor) -> Image.Image:
@@ -213,9 +248,55 @@ def _lr_at(step: int, cfg: GuideConfig, base: float) -> float:
     return base * (cfg.final_lr + (1 - cfg.final_lr) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def _swap_legacy_order(encoders: Any, prompts: Any) -> tuple[Any, Any]:
+    """`generate(prompt, encoder)` was the old order; accept it for now, with a DeprecationWarning."""
+    first_is_model = isinstance(encoders, Encoder) or (
+        isinstance(encoders, (list, tuple)) and encoders and all(
+            isinstance(e, Encoder) or (isinstance(e, tuple) and e and isinstance(e[0], Encoder)) for e in encoders))
+    second_is_model = isinstance(prompts, Encoder) or (
+        isinstance(prompts, (list, tuple)) and prompts and all(
+            isinstance(e, Encoder) or (isinstance(e, tuple) and e and isinstance(e[0], Encoder)) for e in prompts))
+    if not first_is_model and second_is_model:
+        warnings.warn("generate(prompt, encoder) is deprecated: call generate(encoder, prompt)", DeprecationWarning,
+                      stacklevel=3)
+        return prompts, encoders
+    return encoders, prompts
+
+
+def _make(cfg: GuideConfig, gen: torch.Generator) -> ImageParam:
+    """The run's parametrisation, drawn from `gen` (so a seed fixes it)."""
+    if cfg.mode == "naive":
+        return make_param("pixels", cfg.size, gen)
+    if cfg.param == "pixels":
+        return make_param("pixels", cfg.size, gen, init="gray")
+    if cfg.param == "shapes":
+        return make_param("shapes", cfg.size, gen, shapes=cfg.shapes, strokes=cfg.strokes)
+    return make_param(cfg.param, cfg.size, gen)
+
+
+@torch.no_grad()
+def _best_start(first: ImageParam, cfg: GuideConfig, gen: torch.Generator, device: torch.device,
+                guides: list[tuple[Encoder, float]], targets: list[torch.Tensor], weights: torch.Tensor) -> ImageParam:
+    """Draw `cfg.restarts` random starts, score each whole image once, keep the best.
+
+    Gradient ascent keeps the layout it starts from (a background that took a shape's colour
+    rarely gives it back); one forward pass per start is cheap next to the run, and picking the
+    start CLIP already likes best avoids most of those dead ends.
+    """
+    cands = [first] + [_make(cfg, gen).to(device) for _ in range(cfg.restarts - 1)]
+    for c in cands:
+        c.set_progress(0.0)
+    imgs = torch.cat([c() for c in cands])
+    w = weights / weights.clamp_min(0).sum()
+    total = torch.zeros(len(cands), device=device)
+    for (enc, mw), tgt in zip(guides, targets):
+        total += mw * ((enc.encode_unit_images(imgs) @ tgt.T) * w).sum(1)
+    return cands[int(total.argmax())]
+
+
 def generate(
-    prompts: str | Sequence[str | WeightedPrompt | tuple[str, float]],
     encoders: Encoder | Sequence[Encoder | tuple[Encoder, float]],
+    prompts: str | Sequence[str | WeightedPrompt | tuple[str, float]],
     config: GuideConfig | None = None,
     *,
     init_image: ImageInput | None = None,
@@ -223,14 +304,17 @@ def generate(
     progress: bool = False,
     **overrides: Any,
 ) -> GuideResult:
-    """Generate an image whose CLIP embedding(s) match the weighted prompts.
+    """Generate an image whose CLIP embedding(s) match the weighted prompts (the guide's one call).
 
     `encoders`: one Encoder, or several (optionally as ``(encoder, weight)``) that guide together.
-    `overrides` set `GuideConfig` fields (``size`` may be ``512`` or ``"768x512"``). `callback`
-    runs after every step with a `StepInfo`; returning ``True`` stops early.
+    `prompts`: text; weights in A1111 form, ``"a lighthouse, (fog:0.5), (blurry:-0.5)"``, or
+    parts separated by ``|``. `overrides` set `GuideConfig` fields (``size`` may be ``512`` or
+    ``"768x512"``). `callback` runs after every step with a `StepInfo`; returning ``True`` stops
+    early. Same seed and settings on the same device give the same image.
 
-    >>> res = generate("a red star:1 | blurry:-0.5", enc, size=64, steps=20, seed=1)  # doctest: +SKIP
+    >>> res = generate(enc, "a red star, (blurry:-0.5)", size=64, steps=20, seed=1)  # doctest: +SKIP
     """
+    encoders, prompts = _swap_legacy_order(encoders, prompts)
     cfg = replace(config or GuideConfig())
     known = {f.name for f in fields(GuideConfig)}
     for k, v in overrides.items():
@@ -239,15 +323,16 @@ def generate(
         setattr(cfg, k, parse_size(v) if k == "size" else v)
     cfg.size = parse_size(cfg.size)
     cfg.validate()
+    if cfg.mode == "naive":
+        cfg.param = "pixels"  # the naive loop always optimises plain pixels; say so in the settings
     wprompts = parse_prompts(prompts)
     guides = _as_encoders(encoders)
     device = guides[0][0].device
 
     gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else int(torch.seed() % (2**63)))
     naive = cfg.mode == "naive"
-    param = make_param("pixel", cfg.size, gen) if naive else make_param(cfg.param, cfg.size, gen, **(
-        {"init": "gray"} if cfg.param == "pixel" else {}))
-    param = param.to(device)
+    param = _make(cfg, gen).to(device)
+    tv_weight = cfg.tv_weight if cfg.tv_weight is not None else (0.5 if param.uses_tv else 0.0)
     base_lr = cfg.lr if cfg.lr is not None else (0.02 if naive else param.default_lr)
 
     init = None
@@ -277,8 +362,13 @@ def generate(
                              "cosines": {t: float(c) for t, c in zip(texts, (f @ tgt.T)[0].tolist())}})
         return total, rows
 
+    if not naive and init is None and cfg.restarts > 1:
+        param = _best_start(param, cfg, gen, device, guides, targets, weights)
+
     params = list(param.parameters())
-    opt = torch.optim.Adam(params, lr=base_lr)
+    groups = param.param_groups()
+    opt = torch.optim.Adam([{"params": g["params"], "lr": base_lr * g["lr_scale"], "lr_scale": g["lr_scale"]}
+                            for g in groups], lr=base_lr)
     history: list[tuple[int, float]] = [(0, clean_scores()[0])]
     losses: list[float] = []
     t0 = time.perf_counter()
@@ -287,7 +377,8 @@ def generate(
         for step in range(cfg.steps):
             lr = _lr_at(step, cfg, base_lr)
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["lr_scale"]
+            param.set_progress(step / max(1, cfg.steps - 1))
             raw = param.raw()
             img = param.squash(raw)
             loss = torch.zeros((), device=device)
@@ -295,13 +386,14 @@ def generate(
                 views = img if naive else make_cutouts(img, cfg.cutouts, view, cut_cfg, gen)
                 loss = loss - mw * prompt_score(enc.encode_unit_images(views), tgt, weights)
             if not naive:
-                if cfg.tv_weight:
-                    loss = loss + cfg.tv_weight * tv_loss(img)
+                if tv_weight:
+                    loss = loss + tv_weight * tv_loss(img)
                 if not param.bounded and cfg.range_weight:
                     loss = loss + cfg.range_weight * range_loss(raw)
                 if init is not None and cfg.init_weight and cfg.init_strength < 1:
                     loss = loss + cfg.init_weight * (1 - cfg.init_strength) * anchor_loss(img, init)
-            grads = torch.autograd.grad(loss, params)  # only the image's gradient, never the models'
+            # only the image's gradient, never the models'; unused parameters (e.g. zero strokes) get None
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
             for p, g in zip(params, grads):
                 p.grad = g
             opt.step()
@@ -325,6 +417,7 @@ def generate(
     total, rows = clean_scores()
     if not history or history[-1][0] != steps_done:
         history.append((steps_done, total))
+    svg = param.to_svg() if hasattr(param, "to_svg") else None
     return GuideResult(image=to_pil(final), tensor=final.cpu(), prompts=wprompts, config=cfg,
                        models=[e.name for e, _ in guides], scores=rows, history=history, losses=losses,
-                       seconds=seconds, steps_done=steps_done)
+                       seconds=seconds, steps_done=steps_done, svg=svg)

@@ -25,7 +25,10 @@ from ..errors import InvalidInputError
 _COLOUR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
 _COLOUR = _COLOUR_SQRT / _COLOUR_SQRT.norm(dim=0).max()
 
-PARAMS = ("fourier", "pixel", "multiscale")
+#: the parametrisations a user can pick (``--param``); see `make_param`
+PARAMS = ("pixels", "fourier", "pyramid", "shapes")
+#: older names, still accepted
+ALIASES = {"pixel": "pixels", "multiscale": "pyramid"}
 
 
 def _logit(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -42,6 +45,7 @@ class ImageParam(nn.Module):
 
     bounded = True
     default_lr = 0.05
+    uses_tv = True  # whether the total-variation prior helps this parametrisation
 
     def __init__(self, size: tuple[int, int]):
         super().__init__()
@@ -64,6 +68,13 @@ class ImageParam(nn.Module):
     @torch.no_grad()
     def project(self) -> None:
         """Called after each optimiser step (pixel images clamp themselves into range)."""
+
+    def set_progress(self, t: float) -> None:
+        """Told the fraction of the run done (0..1) before each step; schedules live here."""
+
+    def param_groups(self) -> list[dict]:
+        """Optimiser groups; a group's ``lr_scale`` multiplies the run's learning rate for it."""
+        return [{"params": list(self.parameters()), "lr_scale": 1.0}]
 
 
 class PixelImage(ImageParam):
@@ -171,12 +182,66 @@ class MultiScaleImage(ImageParam):
         self.levels[0].copy_(_recorrelate(_logit(x01.to(self.levels[0]))))
 
 
+class PyramidImage(MultiScaleImage):
+    """Coarse to fine: the pyramid's levels open one by one, coarsest first (progressive resolution).
+
+    Early steps can only change the picture at low resolution, so CLIP's gradient lays out big
+    flat regions first; finer levels open over the first `open_until` of the run and can then
+    only add detail on top of a layout that already scores well.
+    """
+
+    def __init__(self, size: tuple[int, int], generator: torch.Generator | None = None, levels: int = 5,
+                 std: float = 0.02, open_until: float = 0.6):
+        super().__init__(size, generator, levels=levels, std=std)
+        with torch.no_grad():
+            for level in list(self.levels)[:-1]:
+                level.zero_()
+        self.open_until = open_until
+        self.gates = [1.0] * len(self.levels)
+        self._holds_image = False
+        self.set_progress(0.0)
+
+    def set_progress(self, t: float) -> None:
+        n = len(self.levels)
+        for k in range(n):  # k = 0 is full resolution, n - 1 the coarsest
+            opens = self.open_until * (n - 1 - k) / max(1, n - 1)
+            self.gates[k] = 1.0 if opens <= 0 else min(1.0, max(0.0, (t - opens) / 0.1))
+        if self._holds_image:
+            self.gates[0] = 1.0
+
+    @torch.no_grad()
+    def set_image(self, x01: torch.Tensor) -> None:
+        """An init image lives in the full-resolution level, which then stays open."""
+        super().set_image(x01)
+        self._holds_image = True
+        self.set_progress(0.0)
+
+    def raw(self) -> torch.Tensor:
+        levels = list(self.levels)
+        total = levels[0] * self.gates[0] if self.gates[0] else torch.zeros_like(levels[0])
+        for level, gate in zip(levels[1:], self.gates[1:]):
+            if gate:
+                total = total + gate * F.interpolate(level, size=self.size, mode="bilinear", align_corners=False)
+        return _decorrelate(total)
+
+
+def canonical_param(kind: str) -> str:
+    """The current name of a parametrisation (``pixel`` -> ``pixels``); raises for unknown names."""
+    kind = ALIASES.get(kind, kind)
+    if kind not in PARAMS:
+        raise InvalidInputError(f"param must be one of {', '.join(PARAMS)}, got {kind!r}")
+    return kind
+
+
 def make_param(kind: str, size: tuple[int, int], generator: torch.Generator | None = None, **kwargs) -> ImageParam:
-    """Build a parametrisation by name: ``fourier`` (default of the full method), ``pixel``, ``multiscale``."""
+    """Build a parametrisation by name: ``pixels``, ``fourier``, ``pyramid`` or ``shapes``."""
+    kind = canonical_param(kind)
     if kind == "fourier":
         return FourierImage(size, generator, **kwargs)
-    if kind == "pixel":
+    if kind == "pixels":
         return PixelImage(size, generator, **kwargs)
-    if kind == "multiscale":
-        return MultiScaleImage(size, generator, **kwargs)
-    raise InvalidInputError(f"unknown image parametrisation {kind!r}: choose one of {', '.join(PARAMS)}")
+    if kind == "pyramid":
+        return PyramidImage(size, generator, **kwargs)
+    from .shapes import ShapesImage
+
+    return ShapesImage(size, generator, **kwargs)

@@ -1,23 +1,35 @@
-"""Weighted multi-prompt syntax: ``"a lighthouse:1 | fog:0.5 | blurry:-0.5"`` -> texts and weights.
+"""Weighted multi-prompt syntax: A1111's ``(term:1.3)``, as everywhere in cliplens.
 
-Prompts are separated by ``|``; each may end in ``:weight`` (a number, default 1). A negative
-weight pushes the image *away* from that text. Colons inside a prompt are kept ("poster, ratio
-16:9" stays whole): the last ``:number`` is the weight, except a lone ``digit:number`` (a ratio);
-write ``"level 3 :0.5"`` to weight a text that ends in a number.
+A prompt is text; each ``(text:weight)`` group in it becomes its own target with that weight,
+and the rest of the text is one target of weight 1. A negative weight pushes the image *away*
+from that text. ``|`` also separates targets. So these are the same request:
 
-    >>> parse_prompts("a lighthouse:1 | fog:0.5 | blurry:-0.5")
+    "a lighthouse, (fog:0.5), (blurry:-0.5)"
+    "a lighthouse | (fog:0.5) | (blurry:-0.5)"
+
+Each target is embedded on its own (CLIP guidance scores the image against each text), which
+is why a weighted group is split out rather than re-weighted inside one embedding. The older
+guide form ``text:weight`` at the end of a ``|`` part is still read, with a DeprecationWarning.
+Colons inside a text are kept ("poster, ratio 16:9" stays whole).
+
+    >>> parse_prompts("a lighthouse, (fog:0.5), (blurry:-0.5)")
     [WeightedPrompt(text='a lighthouse', weight=1.0), WeightedPrompt(text='fog', weight=0.5), WeightedPrompt(text='blurry', weight=-0.5)]
 """
 from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
 
-_WEIGHT = re.compile(r"^(?P<text>.*):\s*(?P<w>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*$", re.S)
+_NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+#: A1111 weighted group: "(text:1.3)"; the text is everything up to the last colon
+_GROUP = re.compile(r"\((?P<text>[^()]*):\s*(?P<w>" + _NUM + r")\s*\)")
+#: the old guide form, "text:0.5" at the end of a part
+_LEGACY = re.compile(r"^(?P<text>.*):\s*(?P<w>" + _NUM + r")\s*$", re.S)
 
 
 @dataclass(frozen=True)
@@ -28,18 +40,33 @@ class WeightedPrompt:
     weight: float = 1.0
 
 
-def _parse_one(part: str, source: str) -> WeightedPrompt:
-    m = _WEIGHT.match(part)
+def _clean(text: str) -> str:
+    """Trim spaces and the commas left behind when weighted groups are taken out."""
+    text = re.sub(r"\s*,\s*(,\s*)+", ", ", text)
+    return text.strip().strip(",").strip()
+
+
+def _parse_part(part: str, source: str) -> list[WeightedPrompt]:
+    groups = list(_GROUP.finditer(part))
+    if groups:
+        out = [_checked(m.group("text"), float(m.group("w")), source) for m in groups]
+        rest = _clean(_GROUP.sub(",", part))
+        return ([_checked(rest, 1.0, source)] if rest else []) + out
+    m = _LEGACY.match(part)
     if m and m.group("text")[-1:].isdigit() and ":" not in m.group("text"):
-        m = None  # "16:9" is a ratio, not text "16" with weight 9 ("16:9:0.5" is weighted)
-    text, weight = (m.group("text"), float(m.group("w"))) if m else (part, 1.0)
-    return _checked(text, weight, source)
+        m = None  # "16:9" is a ratio, not text "16" with weight 9
+    if m:
+        warnings.warn(f"'text:weight' prompts are deprecated; write ({m.group('text').strip()}:{m.group('w')})",
+                      DeprecationWarning, stacklevel=4)
+        return [_checked(m.group("text"), float(m.group("w")), source)]
+    return [_checked(part, 1.0, source)]
 
 
 def _checked(text: str, weight: float, source: str) -> WeightedPrompt:
     text = text.strip()
     if not text:
-        raise InvalidInputError(f"empty prompt in {source!r}: write 'text:weight' parts separated by '|'")
+        raise InvalidInputError(f"empty prompt in {source!r}: write text, '(text:weight)' groups, or parts "
+                                "separated by '|'")
     if not math.isfinite(weight):
         raise InvalidInputError(f"weight of {text!r} is not a finite number")
     return WeightedPrompt(text, weight)
@@ -57,7 +84,7 @@ def parse_prompts(prompts: str | Sequence[str | WeightedPrompt | tuple[str, floa
     if isinstance(prompts, str):
         if not prompts.strip():
             raise InvalidInputError("empty prompt: say what the image should show, e.g. 'a red circle'")
-        items: list[WeightedPrompt] = [_parse_one(p, prompts) for p in prompts.split("|")]
+        items: list[WeightedPrompt] = [w for p in prompts.split("|") for w in _parse_part(p, prompts)]
     else:
         items = []
         for p in prompts:
@@ -84,7 +111,11 @@ def parse_prompts(prompts: str | Sequence[str | WeightedPrompt | tuple[str, floa
 def format_prompts(prompts: Sequence[WeightedPrompt]) -> str:
     """The canonical string form, so a result's metadata can be parsed back by `parse_prompts`.
 
-    >>> format_prompts(parse_prompts("fog | blurry:-0.5"))
-    'fog:1 | blurry:-0.5'
+    >>> format_prompts(parse_prompts("fog, (blurry:-0.5)"))
+    'fog | (blurry:-0.5)'
     """
-    return " | ".join(f"{p.text}:{p.weight:g}" for p in prompts)
+    parts = []
+    for p in prompts:
+        plain = p.weight == 1.0 and not any(c in p.text for c in "():|")
+        parts.append(p.text if plain else f"({p.text}:{p.weight:g})")
+    return " | ".join(parts)

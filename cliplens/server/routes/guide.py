@@ -1,13 +1,18 @@
-"""Guide endpoints: start a text-to-image run as a background job, poll it, watch it grow, cancel it."""
+"""Guide endpoints: start a text-to-image run as a background job, poll it, watch it grow, cancel it.
+
+The job calls `cliplens.guide.generate` (the guide's one call) with the same defaults as the CLI
+and the library (cliplens/defaults.py); its result is `GuideResult.to_dict()` plus the image URL.
+"""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from ... import defaults
 from ...errors import CapabilityError, InvalidInputError
 from ...guide import GuideConfig, generate, parse_prompts, parse_size, png_bytes
 from ..deps import get_state
@@ -18,17 +23,22 @@ router = APIRouter(prefix="/api", tags=["guide"])
 
 
 class GuideRequest(BaseModel):
-    prompt: str = Field(..., description="Weighted prompts: 'a lighthouse:1 | fog:0.5 | blurry:-0.5'",
-                        examples=["a large red circle, flat:1 | blurry:-0.5"])
-    size: int | str = Field(128, description="Side in pixels, or 'WxH'")
-    steps: int = Field(60, ge=1, description="Optimisation steps")
-    seed: int | None = Field(0, description="Seed (same seed and settings: same image)")
-    mode: str = Field("full", description="full (cutouts, priors, Fourier image) | naive (the plain loop)")
-    param: str | None = Field(None, description="Image parametrisation (default: the library's)")
-    cutouts: int | None = Field(None, ge=1, le=64, description="Cutouts per step (default: the library's)")
+    prompt: str = Field(..., description="What to draw; weights in A1111 form: 'a lighthouse, (fog:0.5), (blurry:-0.5)'",
+                        examples=["a large red circle on a white background, flat"])
+    size: int | str = Field(defaults.GUIDE_SIZE, description="Side in pixels, or 'WxH'")
+    steps: int = Field(defaults.GUIDE_STEPS, ge=1, description="Optimisation steps")
+    seed: int | None = Field(defaults.GUIDE_SEED, ge=0, le=defaults.GUIDE_MAX_SEED,
+                             description="Seed, 0..2**63-1 (same seed and settings: same image)")
+    mode: Literal[defaults.GUIDE_MODE_CHOICES] = Field(  # type: ignore[valid-type]
+        defaults.GUIDE_MODE, description="full (cutouts, priors) | naive (the plain loop)")
+    param: Literal[defaults.GUIDE_PARAM_CHOICES] = Field(  # type: ignore[valid-type]
+        defaults.GUIDE_PARAM, description="Image parametrisation: shapes | pyramid | fourier | pixels")
+    shapes: int = Field(defaults.GUIDE_SHAPES, ge=0, le=64, description="Filled shapes (param shapes)")
+    strokes: int = Field(defaults.GUIDE_STROKES, ge=0, le=64, description="Strokes (param shapes)")
+    cutouts: int = Field(defaults.GUIDE_CUTOUTS, ge=1, le=64, description="Augmented views per step")
     snapshots: int = Field(20, ge=1, le=200, description="How many intermediate images the job keeps for pollers")
     init_path: str | None = Field(None, description="Init image path inside the served folders")
-    init_strength: float | None = Field(None, ge=0, le=1, description="0 keeps the init image, 1 ignores it")
+    init_strength: float = Field(0.5, ge=0, le=1, description="0 keeps the init image, 1 ignores it")
     model: str | None = Field(None, description="Served model that guides (must be differentiable)")
 
 
@@ -43,13 +53,8 @@ def _config(req: GuideRequest, st: ServerState) -> GuideConfig:
         raise InvalidInputError(f"{req.steps} steps is over this server's limit of {lim.max_guide_steps}")
     if len(req.prompt) > lim.max_text_chars:
         raise InvalidInputError(f"prompt has {len(req.prompt)} characters; the limit is {lim.max_text_chars}")
-    cfg = GuideConfig(size=(h, w), steps=req.steps, seed=req.seed, mode=req.mode)
-    if req.param is not None:
-        cfg.param = req.param
-    if req.cutouts is not None:
-        cfg.cutouts = req.cutouts
-    if req.init_strength is not None:
-        cfg.init_strength = req.init_strength
+    cfg = GuideConfig(size=(h, w), steps=req.steps, seed=req.seed, mode=req.mode, param=req.param,
+                      shapes=req.shapes, strokes=req.strokes, cutouts=req.cutouts, init_strength=req.init_strength)
     cfg.validate()
     parse_prompts(req.prompt)  # raises on a bad prompt before a job is queued
     return cfg
@@ -83,11 +88,10 @@ async def start_guide(req: GuideRequest, st: Annotated[ServerState, Depends(get_
             return False
 
         with sm.lock:
-            res = generate(req.prompt, enc, cfg, init_image=init, callback=on_step)
+            res = generate(enc, req.prompt, cfg, init_image=init, callback=on_step)
         meta = res.metadata()
         job.update(res.steps_done, cfg.steps, f"done in {res.seconds:.1f} s", png_bytes(res.image, meta))
-        return {"seconds": round(res.seconds, 3), "steps_done": res.steps_done, "scores": res.scores,
-                "history": res.history, "size": list(res.image.size), "image_url": f"/api/jobs/{job.id}/snapshot.png"}
+        return {**res.to_dict(), "image_url": f"/api/jobs/{job.id}/snapshot.png"}
 
     job = st.jobs.submit("guide", run, params={**req.model_dump(), "model": sm.spec})
     return job.public()

@@ -32,6 +32,8 @@ GUIDE_MAX_SEED = 2**63 - 1
 #: filled shapes and strokes of the "shapes" parametrisation
 GUIDE_SHAPES = 4
 GUIDE_STROKES = 0
+#: random starts scored once before the run; the best is optimised (1: no choice)
+GUIDE_RESTARTS = 16
 
 # --------------------------------------------------------------------------------------- compose
 #: model family the prompt composer writes for (cliplens.compose.TARGETS)

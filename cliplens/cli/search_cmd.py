@@ -52,11 +52,13 @@ def _report(report, json_out: bool) -> None:
     d = report.to_dict()
     console.print(f"[green]{report.index}[/green]: {d['images']} images  (+{d['added']} added, {d['updated']} updated, "
                   f"{d['moved']} moved, -{d['removed']} removed, {d['unchanged']} unchanged; "
-                  f"{d['embedded']} embedded ({d['cached']} from cache) in {d['seconds']:.1f}s)", highlight=False)
+                  f"{d['embedded']} embedded ({d['cached']} from cache) in {d['seconds']:.1f}s)", highlight=False,
+                  soft_wrap=True)
     for e in report.errors:
-        err_console.print(f"[yellow]skipped[/yellow] {_show(e.source)}: {e.reason}", highlight=False)
+        err_console.print(f"[yellow]skipped[/yellow] {_show(e.source)}: {e.reason}", highlight=False, soft_wrap=True)
     if report.errors:
-        err_console.print(f"{len(report.errors)} file(s) could not be indexed (listed above); the rest are saved")
+        err_console.print(f"{len(report.errors)} file(s) could not be indexed (listed above); the rest are saved",
+                          soft_wrap=True)
 
 
 def _embedder(idx, ray: bool, ray_address: Optional[str], workers: int, batch_size: int, no_cache: bool,
@@ -218,7 +220,8 @@ def search_cmd(
     result = search(idx, query, top_k=top_k, threshold=threshold, filters=flt, on_error=on_error, detect_files=True)
     hits = result.hits
     for e in result.errors:
-        err_console.print(f"[yellow]skipped query term[/yellow] {e.source}: {e.reason}", highlight=False)
+        err_console.print(f"[yellow]skipped query term[/yellow] {e.source}: {e.reason}", highlight=False,
+                          soft_wrap=True)
     if plot:
         from .plots import contact_sheet
 

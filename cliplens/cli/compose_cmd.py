@@ -70,7 +70,7 @@ def compose_cmd(
     target: Annotated[TargetName, typer.Option(
         "--target", "-t", help="Model family. flux/flux-schnell: clip_l keywords + t5xxl sentences; sd3: clip_l + "
                                "clip_g keywords + t5xxl; sdxl: text_g (OpenCLIP bigG) and text_l (CLIP-L) both get "
-                               "every keyword in the same order, each within its own 75-token window; sd15: one "
+                               "every keyword in the same order, each within its own CLIP token window; sd15: one "
                                "CLIP-L text.")] = defaults.COMPOSE_TARGET,
     fmt: Annotated[Literal["text", "json", "comfyui"], typer.Option(
         "--format", "-f", help="text | json (same as --json) | comfyui (API-format node inputs).")

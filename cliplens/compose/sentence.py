@@ -38,13 +38,13 @@ _PLURAL_WORDS = {"people", "children", "kids", "men", "women", "friends", "coupl
 _ING_NOUNS = {"ring", "king", "thing", "string", "wing", "spring", "morning", "evening", "ceiling", "building",
               "painting", "clothing", "lighting", "wedding", "sibling", "ending", "pudding", "ping", "sing",
               "something", "nothing", "anything", "everything", "sling", "swing", "bling", "earring", "stocking",
-              "feeling", "setting", "sibling", "viking", "duckling", "dumpling", "darling", "railing", "icing"}
+              "feeling", "setting", "viking", "duckling", "dumpling", "darling", "railing", "icing"}
 _MEDIUM_NOUNS = {"photo", "photograph", "painting", "illustration", "drawing", "render", "rendering", "sketch",
                  "image", "picture", "portrait", "poster", "artwork", "print", "still", "snapshot", "shot",
                  "watercolor", "watercolour", "engraving", "etching", "lithograph", "woodcut", "mural", "comic",
                  "cartoon", "photography", "selfie", "scene", "frame", "screenshot", "diagram", "icon", "logo",
                  "sculpture", "collage", "mosaic", "anime", "manga", "fresco", "pastel", "doodle", "concept art",
-                 "vector", "3d render"}
+                 "wallpaper", "vector", "3d render"}
 _MASS_MEDIUMS = {"photography", "anime", "manga", "concept art"}
 #: nouns that take no "a"/"an" ("in rainy weather", "with black hair", "under soft light")
 MASS_NOUNS = {"weather", "hair", "skin", "makeup", "fur", "clothing", "music", "furniture", "space", "darkness",

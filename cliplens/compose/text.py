@@ -39,7 +39,7 @@ def article_for(phrase: str) -> str:
     w = phrase.strip().lower()
     if not w:
         return "a"
-    if re.match(r"(hour|honest|honou?r|heir)", w) or re.match(r"(8|11|18)\b", w):
+    if re.match(r"(hour|honest|honou?r|heir)", w) or re.match(r"8|(11|18)(?!\d)", w):
         return "an"
     if re.match(r"(uni[^nmd]|use|usu|eu|one\b|once|ukr|uran|ure|uti)", w):
         return "a"

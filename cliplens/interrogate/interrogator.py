@@ -170,6 +170,7 @@ class Interrogator:
         self._chainer: Chainer | None = None
         self.opts = _Opts()
         self.last_prepare_seconds = 0.0
+        self._memo: dict[tuple, dict[str, list[str]]] = {}
 
     # ------------------------------------------------------------------ lazy parts
     @property
@@ -384,7 +385,23 @@ class Interrogator:
                                 min_count=min_count, max_count=max_count, blocked=blocked, dedupe=self.opts.dedupe)
 
     def _positive_options(self, img: "_Img", caption: str, min_flavors: int, max_flavors: int) -> dict[str, list[str]]:
-        """best's candidates: caption alone, classic, fast, and the greedy chain from the caption."""
+        """best's candidates: caption alone, classic, fast, and the greedy chain from the caption.
+
+        Remembered for the last few hundred images, so negative mode after best (the usual pair)
+        does not run the chain twice."""
+        key = (img.key(), caption, min_flavors, max_flavors, self.opts.min_confidence, self.opts.dedupe,
+               self.flavor_pool, self.shortlist, id(self._scorer))
+        hit = self._memo.get(key)
+        if hit is not None:
+            return {k: list(v) for k, v in hit.items()}
+        options = self._positive_options_uncached(img, caption, min_flavors, max_flavors)
+        if len(self._memo) >= 256:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = {k: list(v) for k, v in options.items()}
+        return options
+
+    def _positive_options_uncached(self, img: "_Img", caption: str, min_flavors: int, max_flavors: int
+                                   ) -> dict[str, list[str]]:
         cap_parts = self._fit([caption])
         options = {"caption": cap_parts,
                    "classic": self._classic_parts(img, caption, D.INTERROGATE_CLASSIC_FLAVORS),
@@ -588,6 +605,15 @@ class _Img:
         self.it, self.feats, self.row = it, feats, row
         self.q = [f[row : row + 1] for f in feats]
         self._stats: dict[str, tuple[float, float, int] | None] = {}
+
+    def key(self) -> str:
+        """Identity of this image's features (for remembering work across modes)."""
+        import hashlib
+
+        h = hashlib.sha1()
+        for f in self.q:
+            h.update(f.detach().float().cpu().numpy().tobytes())
+        return h.hexdigest()
 
     def stats(self, name: str) -> tuple[float, float, int] | None:
         """(median, robust sd, n) of table `name`'s scores for this image."""

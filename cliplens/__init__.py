@@ -30,9 +30,9 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .errors import CliplensError, ImageLoadError, InvalidInputError, ModelNotFoundError
-    from .images import load_image, load_images
-    from .models import Encoder, load_encoder, parse_spec
+    from .errors import CliplensError, ImageLoadError, InvalidInputError, ModelNotFoundError  # noqa: F401
+    from .images import load_image, load_images  # noqa: F401
+    from .models import Encoder, load_encoder, parse_spec  # noqa: F401
 
 
 #: subpackages reachable as attributes (`cliplens.judge.clip_score(...)`) without an explicit import

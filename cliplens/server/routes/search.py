@@ -152,7 +152,7 @@ def _response(name: str, result, t0: float, **extra: Any) -> dict[str, Any]:
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(..., min_length=1, max_length=20_000,
+    query: str = Field(..., max_length=20_000,
                        description="Text, or arithmetic: '(red circle:2) + @photos/cat.png - blue' "
                                    "(@path: an image inside the served folders)",
                        examples=["a red circle, pixel art"])

@@ -36,7 +36,9 @@ def interrogate_cmd(
     vocab: Annotated[Optional[list[str]], typer.Option("--vocab", help="Phrase list file (one a line), a built-in list "
                                                        "name, or ci:<name>; repeatable; replaces the built-in lists. "
                                                        "'--vocab ci': clip-interrogator's whole vocabulary; "
-                                                       "'--vocab builtin': cliplens' own lists.")] = None,
+                                                       "'--vocab builtin': cliplens' own ~1.2k phrases. Default: "
+                                                       "clip-interrogator's lists for a real CLIP when that package is "
+                                                       "installed, else the built-in ones.")] = None,
     min_flavors: Annotated[int, typer.Option("--min-flavors", min=0, help="Chains add at least this many phrases.")
                            ] = D.INTERROGATE_MIN_FLAVORS,
     max_flavors: Annotated[Optional[int], typer.Option("--max-flavors", min=1, help="At most this many phrases "

@@ -139,8 +139,9 @@ class Interrogator:
         caption_model: short name (blip-large, git-large-coco, florence-2-base, toycaption...), hub id,
             folder, a loaded `Captioner`, ``"none"`` (rank the subject list instead), or ``"auto"``
             (toycaption for the toy models, blip-large otherwise). Loaded on first use only.
-        vocab: None/"builtin", "ci" (clip-interrogator's lists), or a list of files/names (replace the
-            built-in style lists).
+        vocab: None/"auto" (clip-interrogator's ~100k phrases for a real CLIP when that package is
+            installed, else the built-in lists; see `default_vocab`), "builtin", "ci", or a list of
+            files/names (replace the built-in style lists).
         weights: per-encoder weights (default equal).
         flavor_pool: phrases pre-selected per image (by phrase-image similarity) for the chains.
         shortlist: continuations scored exactly per chain step (the rest are cut by an estimate); the
@@ -164,7 +165,7 @@ class Interrogator:
             caption_model = _auto_caption_model(model)
         self._captioner_arg = caption_model
         self._captioner: Captioner | None = caption_model if isinstance(caption_model, Captioner) else None
-        self.vocab: VocabSet = resolve_vocab(vocab)
+        self.vocab: VocabSet = resolve_vocab(vocab, model)
         self._scorer: Scorer | None = None
         self._tables: dict[str, MultiTable | None] = {}
         self._chainer: Chainer | None = None

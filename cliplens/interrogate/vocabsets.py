@@ -5,7 +5,7 @@ installed package, arranged the way it arranges them) and a user's own files (ea
 flavor table named after the file; they replace the built-in style lists). Negative terms and
 the subject list (for caption-less runs) stay available in every set: they serve one mode each.
 
-    >>> vs = resolve_vocab(None); sorted(vs.flavors)
+    >>> vs = resolve_vocab("builtin"); sorted(vs.flavors)
     ['camera', 'colour', 'composition', 'flavors', 'lighting']
     >>> resolve_vocab(["my_styles.txt"]).flavors.keys()      # doctest: +SKIP
     dict_keys(['my_styles'])
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InvalidInputError
-from ..vocab import load_vocabulary
+from ..vocab import ci_data_dir, load_vocabulary
 
 
 @dataclass
@@ -82,12 +82,32 @@ def user_vocab(paths: list[str | os.PathLike]) -> VocabSet:
                     subjects=load_vocabulary("subjects"))
 
 
-def resolve_vocab(vocab: "None | str | os.PathLike | list | VocabSet") -> VocabSet:
-    """None/'builtin' -> built-in lists; 'ci' -> clip-interrogator's; path(s) -> the user's own."""
+def default_vocab(model: object = None) -> VocabSet:
+    """The vocabulary used when none is named.
+
+    A real CLIP gets clip-interrogator's lists (~100k phrases, what its users expect) when the
+    `clip-interrogator` package is installed (``pip install cliplens[interrogate]``), else the
+    built-in lists (~1.2k curated phrases). The toy models always get the built-in lists (their
+    tests and examples are written for them).
+
+    >>> default_vocab("toyclip").name
+    'builtin'
+    """
+    name = model if isinstance(model, str) else str(getattr(model, "name", "") or "")
+    if isinstance(model, (list, tuple)) and model:
+        name = str(getattr(model[0], "name", ""))
+    if name.startswith("toyclip") or ci_data_dir() is None:
+        return builtin_vocab()
+    return ci_vocab()
+
+
+def resolve_vocab(vocab: "None | str | os.PathLike | list | VocabSet", model: object = None) -> VocabSet:
+    """None/'auto' -> `default_vocab(model)`; 'builtin' -> built-in lists; 'ci' -> clip-interrogator's;
+    path(s) -> the user's own."""
     if isinstance(vocab, VocabSet):
         return vocab
-    if vocab is None or (isinstance(vocab, (list, tuple)) and not vocab):
-        return builtin_vocab()
+    if vocab is None or vocab == "auto" or (isinstance(vocab, (list, tuple)) and not vocab):
+        return default_vocab(model)
     if isinstance(vocab, str) and vocab in ("builtin", "ci"):
         return builtin_vocab() if vocab == "builtin" else ci_vocab()
     if isinstance(vocab, (str, os.PathLike)):

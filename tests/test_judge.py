@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from cliplens.errors import ImageLoadError, InvalidInputError
-from cliplens.judge import (LongPromptWarning, clip_score, encode_prompts, folder_pairs, image_similarity,
-                            keep_winners, keyword_feedback, paper_clipscore, rank_images, rank_prompts,
-                            read_manifest, refclipscore, similarity_matrix, split_phrases,
-                            torchmetrics_clipscore, truncation_point)
+from cliplens.judge import (LongPromptWarning, clip_score, encode_prompts, folder_pairs, keep_winners,
+                            keyword_feedback, paper_clipscore, rank, rank_images, rank_prompts, read_manifest,
+                            refclipscore, similarity, torchmetrics_clipscore, truncation_point)
+from cliplens.results import ItemError, Result
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +123,24 @@ def test_long_prompt_policies(toyclip, fixture_labels):
 def test_bad_inputs(toyclip, tmp_path, fixture_labels):
     p = fixture_labels[0]["path"]
     with pytest.raises(InvalidInputError, match="empty"):
-        clip_score(toyclip, [p], [" "])
+        clip_score(toyclip, [p], [" "], on_error="raise")
     with pytest.raises(InvalidInputError, match="2 images but 3 prompts"):
         clip_score(toyclip, [p, p], ["a", "b", "c"])
     with pytest.raises(InvalidInputError, match="no images"):
         clip_score(toyclip, [], ["a"])
     with pytest.raises(ImageLoadError, match="no such file"):
-        clip_score(toyclip, [str(tmp_path / "gone.png")], ["a"])
+        clip_score(toyclip, [str(tmp_path / "gone.png")], ["a"], on_error="raise")
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"garbage")
-    s = clip_score(toyclip, [p, str(bad)], ["a red circle"], on_error="skip")
-    assert np.isnan(s.cosine[1]) and s.errors[0]["index"] == 1 and "not an image" in s.errors[0]["reason"]
-    assert s.summary()["failed"] == 1 and s.rows()[1]["error"]
+    s = clip_score(toyclip, [p, str(bad), p, p], ["a red circle", "a red circle", " ", None])
+    assert isinstance(s, Result) and all(isinstance(e, ItemError) for e in s.errors)
+    assert [e.index for e in s.errors] == [1, 2, 3] and "not an image" in s.errors[0].reason
+    assert s.errors[1].reason == "empty prompt" and "no prompt" in s.errors[2].reason
+    assert np.isnan(s.cosine[1:]).all() and not np.isnan(s.cosine[0])
+    assert s.summary()["failed"] == 3 and s.rows()[1]["error"]
+    d = s.to_dict()
+    assert json.loads(json.dumps(d, allow_nan=False)) == d  # strict JSON: failed rows are null, not NaN
+    assert d["errors"][0] == {"index": 1, "source": str(bad), "reason": s.errors[0].reason}
 
 
 def test_manifests_and_folders(toyclip, tmp_path, fixture_labels):
@@ -161,22 +167,29 @@ def test_manifests_and_folders(toyclip, tmp_path, fixture_labels):
         folder_pairs(tmp_path / "empty")
     files, prompts = folder_pairs(tmp_path, "a red circle")
     assert len(files) == 3 and set(prompts) == {"a red circle"}
-    with pytest.raises(InvalidInputError, match="no prompt"):
-        folder_pairs(tmp_path)
-    for r in rows:
-        (tmp_path / r["file"]).with_suffix(".txt").write_text(r["caption"])
+    files, prompts = folder_pairs(tmp_path)  # no sidecars: each pair is reported, the others still scored
+    assert prompts == [None] * 3
+    # one home for sidecar prompts: a.png.txt (full name), else a.txt (trainers' layout); empty -> None
+    (tmp_path / rows[0]["file"]).with_suffix(".txt").write_text(rows[0]["caption"])
+    (tmp_path / (rows[1]["file"] + ".txt")).write_text(rows[1]["caption"])
+    (tmp_path / (rows[2]["file"] + ".txt")).write_text("  \n")
     files, prompts = folder_pairs(tmp_path)
-    assert sorted(prompts) == sorted(r["caption"] for r in rows)
+    assert prompts == [rows[0]["caption"], rows[1]["caption"], None]
+    s = clip_score(toyclip, files, prompts)
+    assert [e.index for e in s.errors] == [2] and s.summary()["pairs"] == 2
 
 
 def test_matching_captions_score_higher(toyclip, fixture_labels):
     rows = fixture_labels[:40]
     paths = [r["path"] for r in rows]
-    m, errors = similarity_matrix(toyclip, paths, [r["caption"] for r in rows])
-    assert not errors and m.shape == (40, 40)
+    from pathlib import Path
+
+    r = similarity(toyclip, [Path(p) for p in paths], [r["caption"] for r in rows])
+    m = np.array(r.cosine)
+    assert not r.errors and m.shape == (40, 40)
     # each image's own caption beats the average caption, for most images
     assert (np.diag(m) > m.mean(axis=1)).mean() > 0.9
-    sim = image_similarity(toyclip, paths[:3])
+    sim = np.array(similarity(toyclip, [Path(p) for p in paths[:3]]).cosine)
     np.testing.assert_allclose(np.diag(sim), 1.0, atol=1e-5)
 
 
@@ -186,31 +199,36 @@ def test_rank_images_and_prompts(toyclip, fixture_labels, tmp_path):
     o = target["objects"][0]
     others = [r for r in singles if r["objects"][0]["shape"] != o["shape"] and r["objects"][0]["colour"] != o["colour"]][:7]
     cands = [r["path"] for r in others] + [target["path"]]
-    rk = rank_images(toyclip, target["caption"], cands, top=3)
+    rk = rank(toyclip, target["caption"], cands, top_k=3)
     assert rk.items[0].item == target["path"] and len(rk.items) == 3 and rk.total == 8
     assert rk.items[0].cosine >= rk.items[1].cosine >= rk.items[2].cosine
     out = keep_winners(rk, tmp_path / "best", mode="copy")
     assert [p.name for p in out][0].startswith("001_") and out[0].read_bytes() == open(target["path"], "rb").read()
     links = keep_winners(rk, tmp_path / "links", mode="symlink")
     assert links[0].is_symlink()
-    rp = rank_prompts(toyclip, target["path"], [others[0]["caption"], target["caption"], "a blue square"])
-    assert rp.items[0].item == target["caption"]
-    with pytest.raises(InvalidInputError, match="top"):
-        rank_images(toyclip, "x", cands, top=0)
+    from pathlib import Path
+
+    rp = rank(toyclip, Path(target["path"]), [others[0]["caption"], target["caption"], "a blue square"])
+    assert rp.items[0].item == target["caption"] and rp.kind == "prompts"
+    assert rank_prompts(toyclip, target["path"], [target["caption"]]).items[0].cosine == pytest.approx(rp.items[0].cosine)
+    with pytest.raises(InvalidInputError, match="top_k must be >= 1"):
+        rank_images(toyclip, "x", cands, top_k=0)
+    bad = rank(toyclip, "x", [cands[0], str(tmp_path / "nope.png")])
+    assert [(e.index, e.reason) for e in bad.errors] == [(1, "no such file")] and bad.total == 2
     with pytest.raises(InvalidInputError, match="no candidate"):
         rank_images(toyclip, "x", [])
     with pytest.raises(InvalidInputError, match="could be read"):
         rank_images(toyclip, "x", [str(tmp_path / "nope.png")])
 
 
-def test_split_phrases():
-    assert split_phrases("a woman with glasses, (white carpet:1.2), red and blue") == \
-        ["a woman", "glasses", "white carpet", "red", "blue"]
-    assert split_phrases("pixel art. a red circle; ((masterpiece))") == ["pixel art", "a red circle", "masterpiece"]
-    with pytest.raises(InvalidInputError):
-        split_phrases("  ")
-    with pytest.raises(InvalidInputError):
-        split_phrases(", ,")
+def test_feedback_splits_with_the_shared_phrase_module(toyclip, fixture_labels):
+    fb = keyword_feedback(toyclip, fixture_labels[0]["path"], "a woman with glasses, (white carpet:1.2), red and blue")
+    assert [k.phrase for k in fb.keywords] == ["a woman", "glasses", "white carpet", "red", "blue"]
+    assert fb.prompt_clip_s == pytest.approx(2.5 * max(fb.prompt_cosine, 0), abs=1e-6)
+    assert fb.to_dict()["prompt_clip_s"] == fb.prompt_clip_s and fb.to_dict()["errors"] == []
+    for bad in ("  ", ", ,"):
+        with pytest.raises(InvalidInputError):
+            keyword_feedback(toyclip, fixture_labels[0]["path"], bad)
 
 
 def test_feedback_ranks_present_keyword_above_absent(toyclip, tw, fixture_labels):

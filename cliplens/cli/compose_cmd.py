@@ -29,9 +29,13 @@ def _read_source(source: str) -> str:
     """'-' -> stdin; an existing file -> its text; anything else that is not path-like -> the text itself."""
     if source == "-":
         return sys.stdin.read()
-    path = Path(source).expanduser()
     try:
-        if path.is_file():
+        path = Path(source).expanduser()
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a long prompt is no file name ("File name too long", NUL bytes)
+        return source
+    try:
+        if is_file:
             return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise InvalidInputError(f"cannot read {source}: {exc.strerror}") from exc

@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> dict:
         res[name]["ok"] = res[name][key] <= limit
 
     width = max(map(len, res))
-    print(f"{'command':<{width}}  {'wall s':>7}  {'cpu s':>6}  {'ratio':>5}  budget")
+    print(f"{'command':<{width}}  {'wall s':>7}  {'cpu s':>6}  {'ratio':>5}  budget (judged on {basis} time)")
     for name, r in res.items():
-        ratio = f"{r['ratio_wall']:.2f}" if "ratio_wall" in r else ""
+        ratio = f"{r['ratio_' + basis]:.2f}" if "ratio_wall" in r else ""
         verdict = "" if "ok" not in r else ("ok " if r["ok"] else "OVER ") + r["budget"]
         print(f"{name:<{width}}  {r['wall_s']:>7.3f}  {r['cpu_s']:>6.3f}  {ratio:>5}  {verdict}")
     out = {"benchmark": "startup", "runs": runs, "judged_on": basis, "python": sys.version.split()[0], "cpus": os.cpu_count(),

@@ -15,12 +15,31 @@ import sys
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.console import Console
 
 from .. import defaults
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A rich Console created on first use: importing rich.console costs about as much as typer itself,
+    and `cliplens --version` (or a verb that only prints JSON) should not pay for it."""
+
+    def __init__(self, **kwargs: Any):
+        self._kwargs = kwargs
+        self._console: Any = None
+
+    def _get(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._kwargs)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+
+console: Any = _LazyConsole()
+err_console: Any = _LazyConsole(stderr=True)
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model preset or spec: sd15 | sd2 | sdxl | toyclip | "
                                        "openclip:ARCH/TAG | hf:ID | onnx:DIR | a local folder.")]

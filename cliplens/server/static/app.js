@@ -64,6 +64,8 @@ async function copyText(text, button) {
   }
   if (button) { const old = button.textContent; button.textContent = "Copied"; setTimeout(() => (button.textContent = old), 1200); }
 }
+// a per-item failure the server reported in `errors` ({index, source, reason}), in words
+function itemErrorText(e, name) { return `Could not read ${name || baseName(e.source) || "the image"}: ${pageMessage(e.reason)}`; }
 function blobURL(text, type) { return URL.createObjectURL(new Blob([text], { type })); }
 
 // ---------------------------------------------------------------- one slow action per panel
@@ -428,8 +430,8 @@ $("#judge-run").addEventListener("click", () => {
     if (state.caps.judge === true) {
       const r = await postForm("/api/feedback", form, signal);
       if (!current()) return;
-      const cos = r.cosine ?? r.prompt_cosine;
-      const clipS = r.clip_s ?? r.clipscore ?? 2.5 * Math.max(cos, 0);
+      const cos = r.prompt_cosine ?? r.cosine;
+      const clipS = r.prompt_clip_s ?? r.clip_s ?? 2.5 * Math.max(cos, 0);
       $("#judge-score").replaceChildren(el("span", {}, "CLIP-S "), el("b", {}, fmt(clipS, 2)), el("span", { class: "hint" }, ` on 0–2.5 (cosine ${fmt(cos)})`));
       const phrases = r.phrases || (r.keywords || []).map((k) => ({ phrase: k.phrase, value: k.presence, present: k.verdict === "present" }));
       bars($("#judge-bars"), phrases.map((p) => ({ label: `${p.phrase}${p.present === false ? " (absent)" : ""}`, value: p.value, shown: fmt(p.value) })));
@@ -460,6 +462,7 @@ $("#judge-classify").addEventListener("click", () => {
     if (state.caps.classify === true) {
       const r = await postForm("/api/classify", form, signal);
       if (!current()) return;
+      if ((r.errors || []).length) throw new Error(itemErrorText(r.errors[0], state.files.judge.name));
       const res = (r.results || r.predictions || [])[0] || {};
       const top = res.top || res.labels || [];
       $("#judge-score").textContent = top.length ? `Most likely: ${top[0].label}` : "No label fits.";
@@ -525,9 +528,12 @@ $("#tag-form").addEventListener("submit", (e) => {
     const r = await postForm("/api/tag", form, signal);
     if (!current()) return;
     const rows = r.results || [];
-    $("#tag-results").replaceChildren(...rows.map((row, i) => {
+    const failed = new Map((r.errors || []).map((e) => [e.index, e]));
+    $("#tag-results").replaceChildren(...rows.map((row, k) => {
+      const i = row.index ?? k;
       const tags = row.tags || [];
       const name = files[i] ? files[i].name : baseName(row.image || row.source);
+      if (failed.has(i)) return el("div", { class: "tagged", "data-name": name }, el("span"), el("p", { class: "error" }, itemErrorText(failed.get(i), name)));
       return el("div", { class: "tagged", "data-name": name }, el("img", { src: URL.createObjectURL(files[i]), alt: name }),
         el("div", {}, el("b", {}, name), el("div", { class: "chips" }, ...(tags.length ? tags.map((t) => el("span", { class: "chip" }, t.tag ?? t.label ?? t.text, el("b", {}, fmt(t.score)))) : [el("span", { class: "hint" }, "no tag reaches its threshold")]))));
     }));

@@ -99,6 +99,13 @@ def run_stage(name: str, cmd: list[str], limit: int) -> dict:
     return {"ok": True, "wall_s": wall, **figures}
 
 
+def cfg_param() -> str:
+    """The default image parametrisation, the one a user gets (and the one timed)."""
+    from cliplens import defaults
+
+    return defaults.GUIDE_PARAM
+
+
 def guide_stage(args: argparse.Namespace) -> dict:
     """Steps/s of CLIP guidance: one warm-up run, then a timed run of `--steps` steps."""
     import torch
@@ -110,11 +117,11 @@ def guide_stage(args: argparse.Namespace) -> dict:
     prompt = "a large red circle on a white background, flat"
 
     def run(steps: int) -> float:
-        cfg = guide.GuideConfig(size=args.size, steps=steps, cutouts=args.cutouts)
+        cfg = guide.GuideConfig(size=(args.size, args.size), steps=steps, cutouts=args.cutouts, restarts=1)
         if enc.device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
-        guide.generate(prompt, enc, cfg)
+        guide.generate(enc, prompt, cfg)
         if enc.device.type == "cuda":
             torch.cuda.synchronize()
         return time.perf_counter() - t
@@ -122,7 +129,7 @@ def guide_stage(args: argparse.Namespace) -> dict:
     run(2)  # warm-up: allocations, kernels, cutout grids
     seconds = run(args.steps)
     out = {"model": args.model, "device": str(enc.device), "size": args.size, "cutouts": args.cutouts,
-           "steps": args.steps, "steps_per_s": round(args.steps / seconds, 3)}
+           "param": cfg_param(), "steps": args.steps, "steps_per_s": round(args.steps / seconds, 3)}
     if args.size == 512 and args.cutouts == 32:
         out["steps_per_s_512"] = out["steps_per_s"]
     return out

@@ -162,13 +162,13 @@ def test_feedback_node_equals_keyword_feedback(mappings, toyclip):
 
 @pytest.mark.slow
 def test_interrogate_node_is_batch_aware_and_equals_the_library(mappings):
-    from cliplens.interrogate import Interrogator
+    from cliplens.interrogate import interrogate
 
     files = sorted(fixtures_dir(64).glob("*.png"))[:2]
     node = mappings[0]["CliplensInterrogate"]()
     prompts, report = node.run(image=comfy_image(files), mode="fast", model="toyclip", caption_model="toycaption")
-    lib = Interrogator("toyclip", caption_model="toycaption").interrogate_many(pil_images(files), "fast")
-    assert prompts == [r.prompt for r in lib] and len(prompts) == 2
+    lib = interrogate("toyclip", pil_images(files), mode="fast", caption_model="toycaption")
+    assert prompts == [r.prompt for r in lib.results] and len(prompts) == 2
     assert all(p in report for p in prompts)
 
 

@@ -218,11 +218,12 @@ class Interrogate:
     @_node_errors
     def run(self, image, mode: str, model: str, caption_model: str = "auto", low_vram: bool = False,
             keep_loaded: bool = True) -> tuple:
-        images = to_pil_images(image)
-        results = _interrogator(model, caption_model, low_vram).interrogate_many(images, mode)
-        prompts = [r.prompt for r in results]
-        report = "\n".join(f"[{i}] similarity {r.similarity:.4f}: {r.prompt}" if getattr(r, "similarity", None)
-                           is not None else f"[{i}] {r.prompt}" for i, r in enumerate(results))
+        from ...interrogate import interrogate
+
+        batch = interrogate(_interrogator(model, caption_model, low_vram), to_pil_images(image), mode=mode,
+                            on_error="raise")
+        prompts = [r.prompt for r in batch.results]
+        report = "\n".join(f"[{i}] similarity {r.similarity:.4f}: {r.prompt}" for i, r in enumerate(batch.results))
         _give_back(keep_loaded)
         return (prompts, report)
 

@@ -85,3 +85,64 @@ def test_no_hang_without_network_and_without_offline_flag(tmp_path):
         assert "not available offline" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert elapsed < 60, elapsed
+
+
+def test_hf_folder_without_a_model_is_one_clear_error(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelNotFoundError, match="no config.json"):
+        load_encoder(f"hf:{empty}", device="cpu")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text("{}")
+    with pytest.raises(ModelNotFoundError, match="could not be loaded"):
+        load_encoder(f"hf:{bad}", device="cpu")
+
+
+def test_cli_hf_folder_without_a_model_exits_2_without_traceback(tmp_path):
+    from typer.testing import CliRunner
+
+    from cliplens.cli import app
+
+    (tmp_path / "img.png").write_bytes(b"")
+    res = CliRunner().invoke(app, ["embed", str(tmp_path), "--out", str(tmp_path / "o.npy"), "--model", f"hf:{tmp_path}"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "no config.json" in res.output
+
+
+def test_weights_digest_sees_every_byte_and_is_cached(tmp_path, monkeypatch):
+    from cliplens.models import fingerprint as fp
+    from cliplens.models.encoder import file_signature
+
+    f = tmp_path / "w.safetensors"
+    data = bytearray(os.urandom(5 << 20))  # 5 MiB: bigger than the old first+last-MiB window
+    f.write_bytes(bytes(data))
+    first = file_signature(f)
+    calls = []
+    real = fp.full_digest
+    monkeypatch.setattr(fp, "full_digest", lambda p: calls.append(p) or real(p))
+    assert file_signature(f) == first and calls == [], "second look: from the cache, no re-hash"
+    data[len(data) // 2] ^= 0xFF  # one byte in the middle, same size
+    st = f.stat()
+    f.write_bytes(bytes(data))
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with the old mtime...
+    second = file_signature(f)
+    assert second != first and len(calls) == 1      # ...the write changed ctime: hashed again
+    assert second == fp.full_digest(f)
+
+
+def test_encoder_fingerprint_changes_when_weights_change_in_the_middle(tiny_dirs, tmp_path):
+    import shutil
+
+    from cliplens.models import clear_cache
+
+    folder = tmp_path / "oc"
+    shutil.copytree(tiny_dirs["openclip"], folder)
+    before = load_encoder(f"openclip:{folder}", device="cpu").fingerprint
+    ckpt = next(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".pt"))
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    ckpt.write_bytes(bytes(data))
+    clear_cache()
+    after = load_encoder(f"openclip:{folder}", device="cpu").fingerprint
+    assert after != before

@@ -20,21 +20,17 @@ from PIL import Image
 from ..errors import CapabilityError, InvalidInputError
 from ..images import ImageInput, load_image
 from ..progress import progress_bar
+from .fingerprint import weights_digest
 from .preprocess import PreprocessSpec
 from .spec import ModelSpec
 
 
-def file_signature(path: Path, chunk: int = 1 << 20) -> str:
-    """Cheap identity of a weight file: size + hash of its first and last MiB."""
-    h = hashlib.sha256()
-    size = path.stat().st_size
-    h.update(str(size).encode())
-    with open(path, "rb") as fh:
-        h.update(fh.read(chunk))
-        if size > 2 * chunk:
-            fh.seek(-chunk, 2)
-            h.update(fh.read(chunk))
-    return h.hexdigest()
+def file_signature(path: Path) -> str:
+    """Identity of a weight file: the digest of all its bytes (cached per file version).
+
+    See `cliplens.models.fingerprint`: any changed byte changes it; later loads cost a `stat`.
+    """
+    return weights_digest(path)
 
 
 def check_texts(texts: Sequence[str], who: str = "encode_texts") -> list[str]:
@@ -135,7 +131,11 @@ class Encoder(ABC):
     # ------------------------------------------------------------------ identity
     @property
     def fingerprint(self) -> str:
-        """Stable id of the weights (not of device/precision): caches and indexes are keyed on it."""
+        """Stable id of the weights (not of device/precision): caches and indexes are keyed on it.
+
+        Built from the backend, spec, dimension and the full-content digest of every weight
+        file, so any change to the weights gives a new fingerprint.
+        """
         if self._fingerprint is None:
             h = hashlib.sha256(f"{self.backend}|{self.spec.name}|{self.spec.pretrained}|{self.embed_dim}".encode())
             for f in sorted(self.weight_files):

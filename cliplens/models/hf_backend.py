@@ -48,11 +48,15 @@ class HFEncoder(HFTokenizerMixin, Encoder):
 
         local = Path(spec.name).exists()
         offline = not local and is_offline()
+        if local and not (Path(spec.name) / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"model {str(spec)!r}: the folder {spec.name} holds no transformers model (no config.json); "
+                "give a folder with config.json, weights and tokenizer files, or the model 'toyclip' to run offline")
         try:
             model = AutoModel.from_pretrained(spec.name, local_files_only=local or offline, dtype=torch.float32)
             self.tokenizer = AutoTokenizer.from_pretrained(spec.name, local_files_only=local or offline)
             self.image_processor = AutoImageProcessor.from_pretrained(spec.name, local_files_only=local or offline)
-        except OSError as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # transformers raises all of these for bad folders
             from huggingface_hub.constants import HF_HUB_CACHE
 
             where = spec.name if local else f"the Hugging Face cache ({HF_HUB_CACHE})"
@@ -81,6 +85,8 @@ class HFEncoder(HFTokenizerMixin, Encoder):
             self.embed_dim = int(self.encode_token_tensor(self.tokenize(["x"]).to(device)).shape[-1])
         if local:
             self.weight_files = sorted(Path(spec.name).glob("*.safetensors")) or sorted(Path(spec.name).glob("*.bin"))
+        else:
+            self.weight_files = _hub_weight_files(spec.name)
 
     def encode_token_tensor(self, ids: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_text_features(input_ids=ids))
@@ -122,6 +128,20 @@ class HFEncoder(HFTokenizerMixin, Encoder):
         if h and w and not getattr(ip, "do_center_crop", False):
             return PreprocessSpec((int(h), int(w)), "squash", 0, interp, "floor", False, "floor", mean, std, resampler)
         return None
+
+
+def _hub_weight_files(repo: str) -> list[Path]:
+    """The weight files of a hub model in the local HF cache (for the fingerprint), if found."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        for name in ("model.safetensors", "pytorch_model.bin"):
+            p = try_to_load_from_cache(repo, name)
+            if isinstance(p, str):
+                return [Path(p)]
+    except Exception:  # noqa: BLE001 - no cache info: the fingerprint falls back to the spec
+        pass
+    return []
 
 
 _PIL_RESAMPLE = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic"}

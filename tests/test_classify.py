@@ -8,10 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from cliplens.classify import (NONE_LABEL, Tagger, ZeroShotClassifier, build_xmp, calibrate_none_margin,
-                               calibrate_thresholds, imagenet_templates, load_templates, read_thresholds,
-                               write_table, write_txt_sidecars, write_xmp_sidecars, xmp_keywords, xmp_path)
+from cliplens import defaults
+from cliplens.classify import (NONE_LABEL, Tagger, ZeroShotClassifier, calibrate_none_margin, calibrate_thresholds,
+                               classify, imagenet_templates, load_templates, read_thresholds, tag)
 from cliplens.errors import InvalidInputError
+from cliplens.results import Result
 
 
 def test_imagenet_templates_are_the_80_openai_ones():
@@ -106,7 +107,7 @@ def test_tagging_finds_true_tags(toyclip, tw, fixture_labels):
     tp2 = sum(len({t for t, _ in x.tags} & tr) for x, tr in zip(tuned, truth[40:]))
     f1b = 2 * tp2 / (sum(len(x.tags) for x in tuned) + sum(len(t) for t in truth[40:]))
     assert f1b > 0.6, f1b
-    capped = tagger.tag([rows[0]["path"]], max_tags=2)[0]
+    capped = tagger.tag([rows[0]["path"]], top_k=2)[0]
     assert len(capped.tags) <= 2
 
 
@@ -131,38 +132,34 @@ def test_tagger_options_and_errors(toyclip, tw, tmp_path):
     assert "heart" in top or "green" in top
 
 
-def test_writers(tmp_path, fixture_labels):
-    src = fixture_labels[0]["path"]
-    img = tmp_path / "photo.png"
-    shutil.copy(src, img)
-    rows = [{"image": str(img), "tags": [{"tag": "red", "score": 0.08}, {"tag": "circle", "score": 0.05}]}]
-    write_table(rows, tmp_path / "t.csv")
-    got = list(csv.DictReader(open(tmp_path / "t.csv")))
-    assert got[0]["tags"] == "red; circle" and got[0]["tag_scores"] == "0.0800; 0.0500"
-    write_table(rows, tmp_path / "t.jsonl")
-    assert json.loads((tmp_path / "t.jsonl").read_text())["tags"][0]["tag"] == "red"
-    with pytest.raises(InvalidInputError, match=".csv or .jsonl"):
-        write_table(rows, tmp_path / "t.xlsx")
-    # .txt sidecars: overwrite, append, skip
-    (side,) = write_txt_sidecars(rows)
-    assert side == tmp_path / "photo.txt" and side.read_text() == "red, circle\n"
-    write_txt_sidecars([{"image": str(img), "tags": ["circle", "pixel art"]}], mode="append")
-    assert side.read_text() == "red, circle, pixel art\n"
-    write_txt_sidecars([{"image": str(img), "tags": ["x"]}], mode="skip")
-    assert side.read_text() == "red, circle, pixel art\n"
-    # XMP: new file, then merge into an existing sidecar that has other metadata
-    (x,) = write_xmp_sidecars(rows)
-    assert x == tmp_path / "photo.xmp" and xmp_keywords(x.read_bytes()) == ["red", "circle"]
-    assert x.read_bytes().startswith(b"<?xpacket")
-    other = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-             b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="4"/>'
-             b'</rdf:RDF></x:xmpmeta>')
-    merged = build_xmp(["star"], other)
-    assert xmp_keywords(merged) == ["star"] and b'Rating="4"' in merged
-    again = build_xmp(["star", "red"], merged)
-    assert xmp_keywords(again) == ["star", "red"]
-    assert xmp_path(img, "extension").name == "photo.png.xmp"
-    with pytest.raises(InvalidInputError, match="not valid XML"):
-        build_xmp(["a"], b"<broken")
-    with pytest.raises(InvalidInputError, match="file path"):
-        write_txt_sidecars([{"image": "<PIL image 4x4 RGB>", "tags": ["a"]}])
+def test_classify_is_one_call_with_one_default_and_item_errors(toyclip, fixture_labels, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"garbage")
+    paths = [fixture_labels[0]["path"], str(bad), fixture_labels[1]["path"]]
+    r = classify(toyclip, paths, ["circle", "square", "ring"])
+    assert isinstance(r, Result) and r.templates == defaults.CLASSIFY_TEMPLATES == "imagenet7"
+    assert r.template_count == len(load_templates(defaults.CLASSIFY_TEMPLATES)) == 7
+    assert [e.index for e in r.errors] == [1] and "not an image" in r.errors[0].reason
+    d = r.to_dict()
+    # strict JSON: the failed image's cosine/margin are null, never NaN (issue 14 item 8)
+    assert json.loads(json.dumps(d, allow_nan=False)) == d
+    assert d["results"][1] == {"index": 1, "image": str(bad), "label": None, "top": [], "cosine": None, "margin": None}
+    assert len(d["results"][0]["top"]) == min(defaults.CLASSIFY_TOP_K, 3)
+    # the same classifier object serves a repeated request (memory LRU), with identical numbers
+    r2 = classify(toyclip, paths[:1], ["circle", "square", "ring"], label_cache="memory")
+    assert [t for t, _ in r2.results[0].top] == [t for t, _ in r.results[0].top]
+    np.testing.assert_allclose([p for _, p in r2.results[0].top], [p for _, p in r.results[0].top], atol=1e-5)
+    with pytest.raises(InvalidInputError, match="label_cache"):
+        classify(toyclip, paths, ["a", "b"], label_cache="nope")
+
+
+def test_tag_is_one_call(toyclip, tw, fixture_labels, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"garbage")
+    r = tag(toyclip, [fixture_labels[0]["path"], str(bad)], _vocab(tw), top_k=3)
+    assert isinstance(r, Result) and [e.index for e in r.errors] == [1]
+    assert len(r.results[0].tags) <= 3 and r.results[1].tags == []
+    d = r.to_dict()
+    assert json.loads(json.dumps(d, allow_nan=False)) == d and d["results"][1]["tags"] == []
+    with pytest.raises(InvalidInputError, match="top_k must be >= 1"):
+        tag(toyclip, [fixture_labels[0]["path"]], _vocab(tw), top_k=0)

@@ -17,6 +17,11 @@ __all__ = ["app", "main"]
 
 def main() -> None:
     """Console entry point: library errors become one line on stderr and exit code 2."""
+    if sys.argv[1:] in (["--version"], ["-V"]):   # answer without building every verb's parser (typer: ~0.2 s)
+        from .. import __version__
+
+        sys.stdout.write(f"cliplens {__version__}\n")
+        return
     try:
         app()
     except CliplensError as exc:   # raised outside a verb (e.g. by a parameter callback)

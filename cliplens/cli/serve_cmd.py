@@ -5,12 +5,9 @@ line and exit code 2, never a "serving on http://..." line followed by a traceba
 """
 from __future__ import annotations
 
-import errno
-import secrets
-import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -19,13 +16,18 @@ from ..errors import InvalidInputError
 from .app import app
 from .common import DeviceOpt, PrecisionOpt, console
 
+if TYPE_CHECKING:
+    import socket
+
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready TCP socket on (host, port), or InvalidInputError saying why it cannot be had.
+    """A listening TCP socket on (host, port), or InvalidInputError saying why it cannot be had.
 
     >>> s = bind_socket("127.0.0.1", 0); s.getsockname()[1] > 0
     True
     """
+    import errno
+    import socket
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -36,6 +38,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if sys.platform != "win32":   # on Windows SO_REUSEADDR would let two servers share a port
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(addr)
+        sock.listen(128)   # listening now: a second server on the same port fails at its bind, not later
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
@@ -69,6 +72,8 @@ def serve_cmd(
     """
     auto_token = token == "auto"
     if auto_token:
+        import secrets
+
         token = secrets.token_urlsafe(24)
     import uvicorn
 

@@ -211,3 +211,23 @@ def test_no_window_literal_in_composer():
               root / "server" / "routes" / "compose.py"]:
         code = "\n".join(ln for ln in f.read_text().splitlines() if not ln.lstrip().startswith((">>>", "#")))
         assert not re.search(r"(?<![\w.])7[57](?![\w.])", code.replace("(3, 75)", "")), f
+
+
+# ------------------------------------------------------------------------------------- the benchmark
+def test_article_checker_can_fail():
+    from benchmarks.prompt_quality import missing_articles
+
+    assert missing_articles("She is wearing white headphone.") == ["wearing white headphone"]
+    assert missing_articles("This is 35mm film photo.") == ["is 35mm film photo"]
+    assert missing_articles("She is wearing a white headphone. This is a 35mm film photo.") == []
+
+
+def test_prompt_quality_composer_goals():
+    """benchmarks/prompt_quality.py's composer half (32 prompts of its own) meets every goal."""
+    from benchmarks.prompt_quality import composer_metrics
+
+    m = composer_metrics()
+    assert m["prompts"] >= 30
+    for key in ("bare_number_unit", "missing_article", "values_missing_t5", "values_missing_clip",
+                "t5_sentences_without_verb"):
+        assert m[key] == 0, (key, m["examples"])

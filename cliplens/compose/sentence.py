@@ -36,7 +36,7 @@ _PERSON = {"person", "people", "child", "children", "kid", "kids", "teenager", "
 _PLURAL_WORDS = {"people", "children", "kids", "men", "women", "friends", "couple", "crowd", "family", "humans",
                  "police", "twins"}
 _ING_NOUNS = {"ring", "king", "thing", "string", "wing", "spring", "morning", "evening", "ceiling", "building",
-              "painting", "clothing", "lighting", "wedding", "sibling", "ending", "pudding", "ping", "sing",
+              "painting", "drawing", "clothing", "lighting", "wedding", "sibling", "ending", "pudding", "ping", "sing",
               "something", "nothing", "anything", "everything", "sling", "swing", "bling", "earring", "stocking",
               "feeling", "setting", "viking", "duckling", "dumpling", "darling", "railing", "icing"}
 _MEDIUM_NOUNS = {"photo", "photograph", "painting", "illustration", "drawing", "render", "rendering", "sketch",
@@ -113,9 +113,21 @@ def with_article(text: str, plural: bool = False) -> str:
 
 
 _PREP_NP = re.compile(r"\b(on|in|at|under|near|beside|behind|inside|onto|into|across|along|through|over|atop|"
-                      r"against|by|from|with|holding|carrying|riding|hugging|reading|playing)\s+((?:[\w'-]+\s+)*?[\w'-]+)"
+                      r"against|by|from|with|above|below|holding|carrying|riding|hugging|reading|grinding|climbing|"
+                      r"driving|mending|feeding|petting|walking)\s+((?:[\w'-]+\s+)*?[\w'-]+)"
                       r"(?=\s+(?:and|in|on|at|with|while|near|under|by|of|to)\b|$)", re.I)
-_NO_ARTICLE_AFTER_PREP = {"front", "top", "home", "night", "school", "work", "bed", "fire", "sea", "town", "line",
+#: one of a kind: "howling at the moon", "floating above the earth"
+UNIQUE_NOUNS = {"moon", "sun", "sky", "sea", "ocean", "horizon", "earth", "world", "universe", "equator"}
+#: surfaces a thing is "on", not "in" ("set on a wooden table")
+ON_NOUNS = {"table", "windowsill", "branch", "bridge", "beach", "shore", "street", "road", "roof", "rooftop", "stage",
+            "hill", "hillside", "floor", "bench", "sofa", "couch", "bed", "carpet", "rug", "shelf", "desk", "pier",
+            "dock", "deck", "balcony", "cliff", "mountaintop", "summit", "pass", "runway", "platform", "track",
+            "field", "lawn", "island", "ledge", "wall", "railing", "boardwalk", "sidewalk", "highway", "path", "trail"}
+#: times of day a scene is "at" ("at dusk"), or "in the" ("in the morning")
+AT_TIMES = {"dusk", "dawn", "night", "sunrise", "sunset", "noon", "midnight", "twilight", "daybreak", "nightfall",
+            "golden hour", "blue hour", "night time", "nighttime"}
+THE_TIMES = {"morning", "evening", "afternoon", "daytime"}
+_NO_ARTICLE_AFTER_PREP = {"stage", "front", "top", "home", "night", "school", "work", "bed", "fire", "sea", "town", "line",
                           "hand", "foot", "love", "place", "time", "bottom", "left", "right", "center", "centre",
                           "middle", "background", "foreground", "side", "public", "silence", "motion", "focus",
                           "view", "sight", "it", "them", "him", "her", "me", "us", "you", "each", "one", "other"}
@@ -133,11 +145,39 @@ def articles_after_prepositions(text: str) -> str:
     def fix(m: re.Match) -> str:
         prep, np_ = m.group(1), m.group(2)
         first = np_.split()[0].lower()
-        if first in _NO_ARTICLE_AFTER_PREP or first.endswith("ing") and len(np_.split()) == 1:
+        if (first in _NO_ARTICLE_AFTER_PREP or first in PREPOSITIONS or first in _DETERMINERS or first == "to"
+                or first.endswith("ing") and len(np_.split()) == 1):
             return m.group(0)
+        if _head_noun(np_) in UNIQUE_NOUNS and len(np_.split()) == 1:
+            return f"{prep} the {np_}"
         return f"{prep} {with_article(np_, _is_plural(Item(np_, 'setting')))}"
 
     return _PREP_NP.sub(fix, text)
+
+
+def _place(p: str) -> str:
+    """A setting as a place phrase: 'at dusk', 'in the morning', 'on a wooden table', 'in a misty valley'."""
+    low = p.lower()
+    if low in AT_TIMES:
+        return f"at {p}"
+    if low in THE_TIMES:
+        return f"in the {p}"
+    if low in ("spring", "summer", "autumn", "fall", "winter") or _head_noun(p) == "weather":
+        return f"in {p}"
+    prep = "on" if _head_noun(p) in ON_NOUNS else "in"
+    return f"{prep} {with_article(p, _is_plural(Item(p, 'setting')))}"
+
+
+def _camera_phrase(c: str) -> str:
+    """'fisheye lens' -> 'taken with a fisheye lens', 'low angle' -> 'seen from a low angle', 'close-up' -> 'a close-up'."""
+    low = c.lower()
+    if low.split()[0] in PREPOSITIONS or low.startswith(("seen ", "shot ", "taken ")):
+        return c
+    if low.endswith("lens") or low.endswith("camera"):
+        return f"taken with {with_article(c)}"
+    if low.endswith("angle") or low.endswith("view") and not low.endswith("overview"):
+        return f"seen from {with_article(c)}"
+    return with_article(c)
 
 
 def _np(it: Item) -> str:
@@ -304,7 +344,7 @@ def realise(s: Structured) -> str:
     if subj_items:
         nps = _noun_phrases(subj_items)
         if ages:
-            nps[0] = f"{nps[0]}, {join_list(ages)}"
+            nps[0] = f"{nps[0]}, {join_list(ages)},"
         subject = join_list(nps)
         subj_text = " ".join(i.text for i in subj_items)
         plural = len(nps) > 1 or _is_plural(subj_items[0])
@@ -350,7 +390,7 @@ def realise(s: Structured) -> str:
             if low.split()[0] in PREPOSITIONS or low in _ADVERB_PLACES or has_cjk(p):
                 places.append(articles_after_prepositions(p))
             else:
-                places.append(f"in {with_article(p, _is_plural(Item(p, 'setting')))}")
+                places.append(_place(p))
         sentences.append(f"The scene is set {join_list(places)}.")
     background = get("background")
     if background:
@@ -365,14 +405,14 @@ def realise(s: Structured) -> str:
         sentences.append(f"The color palette is {join_list(colors)}.")
     lighting = get("lighting")
     if lighting:
-        if any(re.search(r"\b(light|lighting|lit|glow|shadows?|sun|sunlight|lamp|lights)\b", x.lower())
+        if any(re.search(r"(light|lighting|\blit|glow|shadows?|\bsun|lamp|lights)\b", x.lower())
                for x in lighting):
             sentences.append(f"The scene has {join_list(lighting)}.")
         else:
             sentences.append(f"The lighting is {join_list(lighting)}.")
     camera = get("camera")
     if camera:
-        sentences.append(f"The camera view is {join_list(camera)}.")
+        sentences.append(f"It is {join_list([_camera_phrase(c) for c in camera])}.")
     mood = get("mood")
     if mood:
         sentences.append(f"The mood is {join_list(mood)}.")

@@ -258,6 +258,9 @@ def _combine(key: str, value: str) -> str:
     """Keep a short value connected to its noun key: ('hair', 'black') -> 'black hair'."""
     if not key or has_cjk(key) or has_cjk(value):
         return value
+    if key in ("lighting", "light", "lights") and re.search(r"(light|lights|lighting|lit|glow|lamp|sun|shadows?)$",
+                                                             value.lower()):
+        return value  # "morning sunlight" stays; never "morning sunlight lighting"
     if key == "quality":  # "high" -> "high quality", but "masterpiece" stays
         return f"{value} quality" if value.lower() in _QUALITY_LEVELS else value
     key = _KEY_ALIASES.get(key, key)

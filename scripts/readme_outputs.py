@@ -17,6 +17,12 @@ Put an HTML comment with the command right before a fenced block; the block's co
                                e.g. build an index that the next blocks search.
 - `<!-- run[timeout=300]: CMD -->`  seconds before the command is killed (default 120).
 - Flags combine: `<!-- run[slow,output]: CMD -->`. CMD may span several lines (`\\` continuations).
+- A session: when CMD's lines start with `$ `, each `$ ` line (with its continuation lines) is one
+  command; the block shows each command followed by its own output, in order:
+      <!-- run:
+      $ cliplens embed assets/toyworld/fixtures/64 --out fx.parquet --model toyclip -q
+      $ cliplens embed assets/toyworld/fixtures/64 --out fx.parquet --model toyclip -q
+      -->
 
 Commands run with bash, in order, in one scratch directory per run (so `--out x.csv` never litters the
 repository) that holds links to `assets/` and `cliplens/`, with `.venv/bin` first on PATH and
@@ -73,12 +79,28 @@ class Block:
     def shown(self) -> bool:
         return self.body is not None and "setup" not in self.flags
 
-    def render(self, output: str) -> str:
-        if "output" in self.flags:
-            return output
-        lines = self.cmd.splitlines() or [""]
-        shown = "$ " + lines[0] + "".join("\n" + ln for ln in lines[1:])
-        return shown + ("\n" + output if output else "")
+    @property
+    def commands(self) -> list[str]:
+        """One command, or the commands of a `$ ` session, each with its continuation lines."""
+        lines = self.cmd.splitlines()
+        if not lines or not lines[0].startswith("$ "):
+            return [self.cmd]
+        cmds: list[str] = []
+        for ln in lines:
+            if ln.startswith("$ "):
+                cmds.append(ln[2:])
+            elif cmds:
+                cmds[-1] += "\n" + ln
+        return cmds
+
+    def render(self, outputs: list[str]) -> str:
+        parts = []
+        for cmd, output in zip(self.commands, outputs):
+            if "output" not in self.flags:
+                parts.append("$ " + cmd)
+            if output:
+                parts.append(output)
+        return "\n".join(parts)
 
 
 def parse(text: str) -> list[Block]:
@@ -131,13 +153,16 @@ class Runner:
                     "CLIPLENS_CACHE": str(self.work / ".cache")}
         self.env.pop("FORCE_COLOR", None)
 
-    def run(self, block: Block) -> str:
+    def run(self, block: Block) -> list[str]:
+        return [self.run_one(cmd, block.timeout) for cmd in block.commands]
+
+    def run_one(self, cmd: str, timeout: float) -> str:
         try:
-            proc = subprocess.run(["bash", "-c", block.cmd], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=block.timeout)
+            proc = subprocess.run(["bash", "-c", cmd], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=timeout)
             out = proc.stdout.decode("utf-8", errors="replace")
         except subprocess.TimeoutExpired:
-            out = f"(timed out after {block.timeout:.0f} s)"
+            out = f"(timed out after {timeout:.0f} s)"
         out = ANSI.sub("", out)
         for path in (str(self.work.resolve()), str(self.work), str(ROOT)):
             out = out.replace(path + os.sep, "").replace(path, ".")
@@ -170,18 +195,18 @@ def process(readme: Path, *, check: bool, only: str | None = None, include_slow:
     try:
         for i in selected(blocks, only, include_slow or not check):
             b = blocks[i]
-            out = runner.run(b)
+            outs = runner.run(b)
             if not b.shown:
                 log(f"README.md:{b.line}: ran (setup) {b.cmd.splitlines()[0][:70]}")
                 continue
-            rendered = b.render(out)
+            rendered = b.render(outs)
             old = text[b.body[0]:b.body[1]]
             same = normalise(old, volatile=True) == normalise(rendered, volatile=True)
-            log(f"README.md:{b.line}: {'ok     ' if same else 'CHANGED'} {b.cmd.splitlines()[0][:70]}")
+            log(f"README.md:{b.line}: {'ok     ' if same else 'CHANGED'} {b.commands[0].splitlines()[0][:70]}")
             if not same:
                 drift.append("".join(difflib.unified_diff(
                     normalise(old, False).splitlines(True), normalise(rendered, False).splitlines(True),
-                    f"README.md:{b.line} (in README)", f"$ {b.cmd.splitlines()[0]} (now)")))
+                    f"README.md:{b.line} (in README)", f"$ {b.commands[0].splitlines()[0]} (now)")))
             new_bodies[i] = rendered
     finally:
         runner.close()
@@ -215,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for b in parse(args.readme.read_text(encoding="utf-8")):
             kind = "setup" if not b.shown else ",".join(sorted(b.flags)) or "-"
-            print(f"{args.readme.name}:{b.line}\t{kind}\t{b.cmd.splitlines()[0]}")
+            print(f"{args.readme.name}:{b.line}\t{kind}\t{b.commands[0].splitlines()[0]}")
         return 0
     drift = process(args.readme, check=args.check, only=args.only, include_slow=args.all)
     if args.check and drift:

@@ -92,3 +92,10 @@ def test_scratch_dir_and_repo_paths_are_written_as_dot(tmp_path):
 def test_readme_fast_blocks_are_current():
     drift = ro.process(ROOT / "README.md", check=True, log=lambda *_: None)
     assert not drift, "README outputs drifted (run `python scripts/readme_outputs.py`):\n" + "\n".join(drift)
+
+
+def test_a_session_shows_each_command_with_its_output(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- run:\n$ echo one\n$ echo two \\\n  three\n-->\n```console\n```\n")
+    ro.process(readme, check=False, log=lambda *_: None)
+    assert "```console\n$ echo one\none\n$ echo two \\\n  three\ntwo three\n```" in readme.read_text()

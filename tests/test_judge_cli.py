@@ -1,4 +1,4 @@
-"""`cliplens score | rank | feedback | classify | tag`: JSON output, plots, sidecars, clear errors."""
+"""`cliplens score | rank | feedback | classify | tag | similarity`: JSON output, plots, sidecars, clear errors."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from cliplens.classify import xmp_keywords
+from cliplens.io import xmp_keywords
 from cliplens.cli import app
 from cliplens.errors import CliplensError
 
@@ -54,16 +54,16 @@ def test_score_json_plot_out_and_sidecar_prompts(folder, tmp_path):
     d, rows = folder
     out = ok(["score", str(d), "--prompt", "a red circle", "--plot", str(tmp_path / "h.png"),
               "--out", str(tmp_path / "s.csv")])
-    assert out["summary"]["pairs"] == 12 and len(out["results"]) == 12
-    r0 = out["results"][0]
+    assert out["summary"]["pairs"] == 12 and len(out["pairs"]) == 12 and out["errors"] == []
+    r0 = out["pairs"][0]
     assert r0["clip_s"] == pytest.approx(2.5 * max(r0["cosine"], 0), abs=1e-6)
     assert out["summary"]["clipscore_torchmetrics"] == pytest.approx(max(100 * out["summary"]["cosine_mean"], 0), abs=1e-3)
     _decodes(tmp_path / "h.png")
-    assert (tmp_path / "s.csv").read_text().startswith("image,prompt,cosine")
+    assert (tmp_path / "s.csv").read_text().startswith("index,image,prompt,cosine")
     for r in rows:
         (d / r["file"]).with_suffix(".txt").write_text(r["caption"])
     out = ok(["score", str(d), "--ref", "a picture of shapes"])
-    assert {x["prompt"] for x in out["results"]} == {r["caption"] for r in rows}
+    assert {x["prompt"] for x in out["pairs"]} == {r["caption"] for r in rows}
     assert "refclip_s_mean" in out["summary"]
     man = tmp_path / "m.jsonl"
     man.write_text("".join(json.dumps({"image": str(d / r["file"]), "prompt": r["caption"]}) + "\n" for r in rows[:3]))
@@ -74,9 +74,9 @@ def test_score_long_prompt_reported(folder):
     d, rows = folder
     long = ", ".join(["a small red star on the left"] * 15)
     out = ok(["score", str(d / rows[0]["file"]), "--prompt", long])
-    assert out["results"][0]["truncated"]["tokens"] > 75
+    assert out["pairs"][0]["truncated"]["tokens"] > 75
     out = ok(["score", str(d / rows[0]["file"]), "--prompt", long, "--long", "chunks"])
-    assert out["results"][0]["truncated"]["chunks"] >= 2
+    assert out["pairs"][0]["truncated"]["chunks"] >= 2
     fails(["score", str(d / rows[0]["file"]), "--prompt", long, "--long", "error"], "75")
 
 
@@ -114,11 +114,11 @@ def test_classify_and_tag_with_sidecars(folder, tmp_path, tw):
     out = ok(["tag", str(d), "--vocab", str(vocab), "--sidecar", "xmp", "--max-tags", "4",
               "--plot", str(tmp_path / "t.png")])
     first = out["results"][0]
-    side = (d / rows[0]["file"]).with_suffix(".xmp")
+    side = d / (rows[0]["file"] + ".xmp")  # named from the full file name
     assert xmp_keywords(side.read_bytes()) == [t["tag"] for t in first["tags"]]
     _decodes(tmp_path / "t.png")
     ok(["tag", str(d), "--vocab", str(vocab), "--sidecar", "txt", "--max-tags", "2"])
-    assert (d / rows[0]["file"]).with_suffix(".txt").read_text().count(",") <= 1
+    assert (d / (rows[0]["file"] + ".txt")).read_text().count(",") <= 1
 
 
 def test_bad_inputs_every_verb(folder, tmp_path):
@@ -127,7 +127,7 @@ def test_bad_inputs_every_verb(folder, tmp_path):
     junk = tmp_path / "junk.png"
     junk.write_bytes(b"junk")
     fails(["score"], "no images given")
-    fails(["score", str(tmp_path / "nope.png"), "--prompt", "x"], "no image could be scored")
+    fails(["score", str(tmp_path / "nope.png"), "--prompt", "x"], "nothing could be scored")
     fails(["score", img, "--prompt", "  "], "empty")
     fails(["score", img, img, "--prompt", "a", "--prompt", "b", "--prompt", "c"], "--prompt values")
     fails(["score", img, "--prompt", "x", "--plot", str(tmp_path / "x.jpg")], ".png")
@@ -139,10 +139,10 @@ def test_bad_inputs_every_verb(folder, tmp_path):
     fails(["feedback", str(junk), "red"], "not an image")
     fails(["classify", str(d)], "--labels")
     fails(["classify", str(d), "--labels", "a,a"], "twice")
-    fails(["classify", str(junk), "--labels", "a,b"], "no image could be classified")
+    fails(["classify", str(junk), "--labels", "a,b"], "nothing could be classified")
     fails(["classify", str(d), "--labels", "a,b", "--templates", "nonsense"], "unknown templates")
     fails(["tag", str(d), "--vocab", "no_such_vocab"], "unknown vocabulary")
-    fails(["tag", str(d), "--vocab", "colour", "--sidecar", "docx"], "txt or xmp")
+    fails(["tag", str(d), "--vocab", "colour", "--sidecar", "docx"], "docx")
     fails(["tag", str(d), "--vocab", "colour", "--score", "nope"], "score")
     fails(["tag", str(tmp_path / "empty_dir_none")], "vocab")
 
@@ -151,3 +151,59 @@ def test_main_prints_one_line_error(tmp_path):
     res = subprocess.run([sys.executable, "-m", "cliplens", "classify", str(tmp_path), "--labels", "a,b",
                           "--model", "toyclip"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 2 and "error:" in res.stderr and "Traceback" not in res.stderr
+
+
+# --------------------------------------------------------------------- issue 14 regressions
+def test_sidecars_never_overwrite_inputs_or_foreign_files(folder, tmp_path, tw):
+    """Item 1: an image named like a sidecar, a.png/a.jpg sharing a.txt, and `classify --sidecar txt`."""
+    d, rows = folder
+    src = d / rows[0]["file"]
+    shutil.copy(src, d / "a.png")
+    shutil.copy(src, d / "a.jpg")
+    shutil.copy(src, d / "shot.txt")  # a PNG whose name ends in .txt
+    labels = ",".join(tw.WORLD["shapes"])
+    before = (d / "shot.txt").read_bytes()
+    out = ok(["classify", str(d), "--labels", labels, "--sidecar", "txt"])
+    assert out["sidecars"]["errors"] == [] and len(out["sidecars"]["written"]) == 15
+    assert (d / "a.png.txt").is_file() and (d / "a.jpg.txt").is_file() and (d / "shot.txt.txt").is_file()
+    assert (d / "shot.txt").read_bytes() == before
+    # kohya's stem naming: a.png and a.jpg would share a.txt -> refused as a whole, nothing written
+    fails(["classify", str(d), "--labels", labels, "--sidecar", "txt", "--naming", "stem"], "would both write")
+    assert not (d / "a.txt").exists() and (d / "shot.txt").read_bytes() == before
+    # overwrite only replaces sidecars cliplens wrote and nobody edited
+    (d / "a.png.txt").write_text("my caption\n")
+    out = ok(["tag", str(d / "a.png"), str(d / "a.jpg"), "--vocab", "colour", "--sidecar", "txt",
+              "--sidecar-mode", "overwrite"])
+    assert [e["index"] for e in out["sidecars"]["errors"]] == [0]
+    assert (d / "a.png.txt").read_text() == "my caption\n"
+
+
+def test_classify_json_is_strict(folder, tmp_path, tw):
+    """Item 8: a broken image made `classify --json` print NaN."""
+    d, rows = folder
+    junk = d / "junk.png"
+    junk.write_bytes(b"junk")
+    res = runner.invoke(app, ["classify", str(d / rows[0]["file"]), str(junk), "--labels", "a,b", *M, "--json"])
+    assert res.exit_code == 0 and "NaN" not in res.stdout
+    out = json.loads(res.stdout)
+    assert out["results"][1]["cosine"] is None and [e["index"] for e in out["errors"]] == [1]
+
+
+def test_similarity_terms(folder, tmp_path):
+    """Item 3: a 256+-byte text, a missing image file, a broken image, a folder: no crash, one rule."""
+    d, rows = folder
+    img = str(d / rows[0]["file"])
+    junk = tmp_path / "junk.png"
+    junk.write_bytes(b"junk")
+    long = "a very long stable diffusion prompt, " * 12
+    assert len(long.encode()) > 256
+    out = ok(["similarity", img, "a red circle", long, "missing_shot.png", str(junk), str(tmp_path), f"@{img}"])
+    kinds = [b["kind"] for b in out["b"]]
+    assert out["a"][0]["kind"] == "image" and kinds == ["text", "text", "image", "image", "image", "image"]
+    assert [e["index"] for e in out["errors"]] == [3, 4, 5]
+    assert "no such file" in out["errors"][0]["reason"]
+    row = out["cosine"][0]
+    assert row[0] is not None and row[1] is not None and row[2:5] == [None, None, None]
+    assert row[5] == pytest.approx(1.0, abs=1e-5)
+    assert ok(["similarity", "@@handle", "handle"])["a"][0] == {"source": "@handle", "kind": "text"}
+    fails(["similarity", "missing_a.png", "x"], "nothing could be compared")

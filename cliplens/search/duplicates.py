@@ -177,7 +177,7 @@ def apply_duplicates(index: Index, groups: list[DuplicateGroup], action: str = "
     if action not in ("report", "move", "delete"):
         raise InvalidInputError(f"action {action!r}: use report, move or delete")
     if action == "move" and not to:
-        raise InvalidInputError("moving duplicates needs a destination folder (--move-to DIR)")
+        raise InvalidInputError("moving duplicates needs a destination folder (to=...)")
     plan: list[dict] = []
     if action == "report":
         return plan

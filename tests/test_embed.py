@@ -173,3 +173,16 @@ def test_cli_embed_json(small_folder, tmp_path):
     assert summary["computed"] + summary["cached"] == 14
     r2 = CliRunner().invoke(app, args)
     assert json.loads(r2.stdout)["cached"] == 14
+
+
+@pytest.mark.parametrize("flag", [["--workers", "-1"], ["--workers", "0"], ["--batch-size", "0"]])
+def test_cli_embed_bad_numbers_are_one_line_exit_2(small_folder, tmp_path, flag):
+    from typer.testing import CliRunner
+
+    from cliplens.cli import app
+
+    out = tmp_path / "emb.npy"
+    r = CliRunner().invoke(app, ["embed", str(small_folder), "--out", str(out), "--model", "toyclip", *flag])
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and flag[0] in r.output
+    assert not out.exists()

@@ -37,9 +37,13 @@ def embed_cmd(
     from ..embed import embed_images
     from ..io import save_embeddings
 
-    enc = get_encoder(model, device, precision)
     if decode not in ("auto", "cpu", "gpu"):
         raise CliplensError(f"--decode {decode}: use auto, cpu or gpu")
+    if workers is not None and workers < 1:
+        raise CliplensError(f"--workers {workers}: give at least 1 thread (or leave it out: one per core)")
+    if batch_size is not None and batch_size < 1:
+        raise CliplensError(f"--batch-size {batch_size}: give at least 1")
+    enc = get_encoder(model, device, precision)
     result = embed_images(enc, paths, batch_size=batch_size, use_cache=not no_cache, progress=not quiet,
                           workers=workers, decode=decode, compile=compile_)
     save_embeddings(result, out, model=enc.name)

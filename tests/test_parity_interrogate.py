@@ -77,3 +77,10 @@ def test_bad_image_same_error_shape(it, api, tmp_path):  # noqa: F811
     assert 400 <= res.status_code < 500 and {"error", "type"} <= set(res.json())
     r = cli_run(["interrogate", str(d / "b.png"), "--model", "toyclip", "--mode", "caption", "-q"])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+def test_request_bounds_are_4xx(api):  # noqa: F811
+    """Issue 14.5: a huge caption is refused by the request model before any work; bad fields are 4xx."""
+    for data in ({"caption": "x " * 1500}, {"mode": "nope"}, {"max_flavors": "0"}, {"min_flavors": "9", "max_flavors": "2"}):
+        res = api.post("/api/interrogate", data={"path": IMAGE.name, **data})
+        assert 400 <= res.status_code < 500, (data, res.status_code, res.text)

@@ -150,3 +150,13 @@ def test_label_table_bad_inputs(tiny_encoder):
 def test_phrases_hash_depends_on_order_and_content():
     assert phrases_hash(["a", "b"]) != phrases_hash(["ab"])
     assert phrases_hash(["a", "b"]) != phrases_hash(["b", "a"])
+
+
+def test_default_vocabulary_choice(monkeypatch):
+    """Real CLIPs get clip-interrogator's broad lists when that package is installed; toys the built-in ones."""
+    from cliplens.interrogate import vocabsets
+
+    assert vocabsets.default_vocab("toyclip").name == "builtin"
+    monkeypatch.setattr(vocabsets, "ci_data_dir", lambda: None)
+    assert vocabsets.default_vocab("sd15").name == "builtin"  # not installed: the built-in lists
+    assert vocabsets.resolve_vocab("builtin", "sd15").name == "builtin"

@@ -292,9 +292,15 @@ class Interrogator:
 
     def _vec(self, phrase: str) -> np.ndarray | None:
         """Centred unit vector of a vocabulary phrase (for near-duplicate checks), None if not in the vocabulary."""
+        return self._vecs([phrase])[0]
+
+    def _vecs(self, phrases: Sequence[str]) -> list[np.ndarray | None]:
+        """Centred unit vectors, all centred on the one prompt-phrase table (so every table compares alike)."""
         t = self.flavor_table()
-        i = t.row_of(phrase) if t is not None else None
-        return t.centred([i])[0] if i is not None else None
+        rows = [t.row_of(p) if t is not None else None for p in phrases]
+        have = [r for r in rows if r is not None]
+        got = iter(t.centred(have)) if have else iter(())
+        return [next(got) if r is not None else None for r in rows]
 
     def _result(self, img: "_Img", mode: str, parts: list[str], caption: str | None,
                 caption_first: bool, **extra) -> InterrogateResult:
@@ -339,7 +345,8 @@ class Interrogator:
         if table is None or want <= 0:
             return 0
         idx, vals = table.top_k(img.q, min(len(table), max(scan, want * 16)), reverse=reverse)
-        vecs = table.centred(idx[0]) if guard.threshold is not None else [None] * idx.shape[1]
+        vecs = self._vecs([table.phrases[int(i)] for i in idx[0]]) if guard.threshold is not None \
+            else [None] * idx.shape[1]
         added = 0
         for i, s, v in zip(idx[0], vals[0], vecs):
             p = table.phrases[int(i)]
@@ -566,6 +573,7 @@ class Interrogator:
             for i, c in enumerate(caps):
                 if c is None:  # caption-less: the closest subject phrase stands in for a caption
                     caps[i] = subj.ranked(feats, i, 1)[0][0] if subj is not None else ""
+        caps = [self.cut_caption(c) if c else c for c in caps]  # once: every mode then works on the cut caption
         t_shared = (time.perf_counter() - t0 + t_cap) / max(1, len(images))
         out = []
         for i, im in enumerate(images):

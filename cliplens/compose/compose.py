@@ -85,9 +85,11 @@ class ComposeResult(Result):
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The dataclass fields plus `outputs` (each encoder text with its count, as pages show them)."""
+        """The dataclass fields plus two derived views: `outputs` (each encoder text with its count, as
+        pages show them) and `comfyui` (`to_comfyui()` with the default CLIP node)."""
         d = super().to_dict()
         d["outputs"] = self.outputs()
+        d["comfyui"] = self.to_comfyui()
         return d
 
     def to_comfyui(self, clip_node: str = "4", clip_output: int = 0) -> dict[str, Any]:

@@ -20,15 +20,13 @@ from ..state import ServerState
 
 router = APIRouter(prefix="/api", tags=["compose"])
 
-Target = Literal["flux", "flux-dev", "flux-schnell", "sd3", "sdxl", "sd15"]
-InputFormat = Literal["auto", "json", "python", "yaml", "text"]
-
-
 class ComposeRequest(BaseModel):
     text: str = Field(..., min_length=1, description="JSON, Python dict literal, YAML or plain text",
                       examples=['{"subject": "a large red circle", "style": "pixel art", "background": "black"}'])
-    target: Target = Field(defaults.COMPOSE_TARGET, description="model family the texts are for")
-    input_format: InputFormat = Field(defaults.COMPOSE_INPUT_FORMAT, description="how `text` is read")
+    # plain strings, checked by the library, so a wrong value gets the same message as from Python (400)
+    target: str = Field(defaults.COMPOSE_TARGET, description=" | ".join(defaults.COMPOSE_TARGET_CHOICES))
+    input_format: str = Field(defaults.COMPOSE_INPUT_FORMAT,
+                              description="how `text` is read: " + " | ".join(defaults.COMPOSE_INPUT_FORMAT_CHOICES))
     emphasis: dict[str, float] | None = Field(None, description="{slot or keyword: weight} written as (kw:1.2)")
     syntax: Literal["a1111", "comfyui"] = Field(defaults.COMPOSE_SYNTAX, description="Emphasis/BREAK syntax")
     chunk: bool = Field(False, description="BREAK chunks instead of dropping keywords past the CLIP window")
@@ -53,7 +51,8 @@ async def targets() -> dict[str, Any]:
 async def compose_endpoint(req: ComposeRequest, st: Annotated[ServerState, Depends(get_state)]) -> dict[str, Any]:
     """`compose.compose(...)` as JSON. Counts use the real CLIP BPE (bundled); T5 counts are exact when a
     T5 tokenizer is on the server, else an estimate marked `exact: false`. No LLM rewrite from the
-    server (no outbound calls). `outputs` lists each encoder's text with its count, for pages.
+    server (no outbound calls). `outputs` lists each encoder's text with its count, for pages;
+    `comfyui` holds ready API-format node inputs.
     """
     _check_len(st, req.text)
     r = await run_in_threadpool(lambda: compose(req.text, req.target, input_format=req.input_format,

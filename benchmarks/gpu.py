@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 #: stage -> (seconds allowed on the GPU, seconds allowed in --smoke on 2 CPU cores)
-LIMITS = {"embed": (260, 240), "interrogate": (170, 240), "guide": (70, 120)}
+LIMITS = {"embed": (260, 420), "interrogate": (170, 420), "guide": (70, 300)}
 
 
 def log(msg: str) -> None:
@@ -51,7 +51,8 @@ def stage_commands(smoke: bool, model: str) -> dict[str, list[str]]:
         return {
             "embed": [py, str(HERE / "embed.py"), "--device", "cpu", "--model", model, "--quick", "--images", "8",
                       "--phrases", "64", "--batch-size", "4"],
-            "interrogate": [py, str(HERE / "interrogate_vs_clip_interrogator.py"), "--quick", "--images", "1",
+            "interrogate": [py, str(HERE / "interrogate_vs_clip_interrogator.py"), "--images", "1", "--flavors", "400",
+                            "--artists", "40", "--max-flavors", "8", "--flavor-pool", "64", "--shortlist", "64",
                             "--model", model, "--device", "cpu", "--modes", "fast,best"],
             "guide": [py, str(Path(__file__).resolve()), "--stage", "guide", "--model", model, "--device", "cpu",
                       "--size", "64", "--cutouts", "2", "--steps", "3"],

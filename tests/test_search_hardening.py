@@ -38,6 +38,23 @@ def test_index_add_reports_each_bad_file_and_keeps_the_rest(toyclip, tmp_path):
     assert_item_errors(d["errors"], [names.index("broken.png")])
 
 
+def test_an_unreadable_file_is_reported_not_skipped(toyclip, tmp_path, monkeypatch):
+    folder = _folder(tmp_path)
+    victim = (folder / FILES[2].name).resolve()
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == victim:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    rep = open_index(tmp_path / "idx", encoder=toyclip, create=True).add([folder], progress=False)
+    assert rep.added == len(FILES) - 1
+    bad = {Path(e.source).name: e.reason for e in rep.errors}
+    assert set(bad) == {"broken.png", victim.name} and "Permission denied" in bad[victim.name]
+
+
 def test_cli_index_add_and_update_with_a_bad_file_exit_0_with_a_summary(tmp_path):
     """Issue 14 item 2: this used to end in a traceback (exit 1) after the rows were saved."""
     folder = _folder(tmp_path)

@@ -172,19 +172,20 @@ class Runner:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def selected(blocks: list[Block], only: str | None, include_slow: bool) -> list[int]:
+def selected(blocks: list[Block], only: str | list[str] | None, include_slow: bool) -> list[int]:
     """Indexes of the blocks to run: setup blocks always run (later blocks may need what they make)."""
     keep = []
     for i, b in enumerate(blocks):
         if "slow" in b.flags and not include_slow:
             continue
-        if only and only not in b.cmd and b.shown:
+        wanted = [only] if isinstance(only, str) else (only or [])
+        if wanted and b.shown and not any(w in b.cmd for w in wanted):
             continue
         keep.append(i)
     return keep
 
 
-def process(readme: Path, *, check: bool, only: str | None = None, include_slow: bool = False,
+def process(readme: Path, *, check: bool, only: str | list[str] | None = None, include_slow: bool = False,
             log=print) -> list[str]:
     """Regenerate (or with `check`, compare) the blocks; returns a diff text per drifted block."""
     text = readme.read_text(encoding="utf-8")
@@ -234,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("readme", nargs="?", type=Path, default=README)
     ap.add_argument("--check", action="store_true", help="compare, do not write; exit 1 on drift")
     ap.add_argument("--all", action="store_true", help="with --check: also the [slow] blocks")
-    ap.add_argument("--only", help="only blocks whose command contains this text (setup blocks still run)")
+    ap.add_argument("--only", action="append", help="only blocks whose command contains this text (repeatable; "
+                    "setup blocks still run)")
     ap.add_argument("--list", action="store_true", help="list the marked blocks and exit")
     args = ap.parse_args(argv)
     if args.list:

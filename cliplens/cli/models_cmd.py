@@ -50,9 +50,10 @@ def models_cmd(json_out: JsonOpt = False) -> None:
     table = Table(title="cliplens model presets")
     for col in ("name", "status", "description", "spec"):
         table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["name"], r["status"], r["description"], r["spec"])
+    bundled = str(assets_dir())
+    for r in rows:   # bundled paths shown short (the folder is printed below); --json keeps them absolute
+        table.add_row(r["name"], r["status"], r["description"], r["spec"].replace(bundled, "<bundled>"))
     console.print(table)
     console.print("Any open_clip tag (openclip:ARCH/TAG), transformers id (hf:ID), ONNX folder or local folder works too.")
-    console.print(f"Bundled toy models, example image and toy-world fixtures: {assets_dir()}", highlight=False,
+    console.print(f"<bundled> = {bundled} (toy models, example image, toy-world fixtures)", highlight=False,
                   soft_wrap=True)

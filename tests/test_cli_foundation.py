@@ -40,8 +40,9 @@ def test_similarity_text_vs_image(tw, tmp_path):
     res = runner.invoke(app, ["similarity", str(img), "a red circle", "a blue square", "--model", "toyclip", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
-    assert out["a_kind"] == "image" and [r["kind"] for r in out["results"]] == ["text", "text"]
-    assert out["results"][0]["cosine"] > out["results"][1]["cosine"]
+    assert out["a"] == [{"source": str(img), "kind": "image"}] and [b["kind"] for b in out["b"]] == ["text", "text"]
+    assert out["cosine"][0][0] > out["cosine"][0][1] and out["best"] == ["a red circle"] and out["errors"] == []
+    assert sum(out["probs"][0]) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_embed_npy_and_parquet_with_bad_file(tmp_path):
@@ -54,7 +55,7 @@ def test_embed_npy_and_parquet_with_bad_file(tmp_path):
     res = runner.invoke(app, ["embed", str(folder), "--out", str(out), "--model", "toyclip", "--json", "-q"])
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output[res.output.index("{"):])
-    assert summary["images"] == 5 and summary["errors"][0]["file"].endswith("broken.png")
+    assert summary["images"] == 5 and summary["errors"][0]["source"].endswith("broken.png")
     vecs = np.load(out)
     assert vecs.shape == (5, 64)
     assert len((tmp_path / "emb.npy.paths.txt").read_text().splitlines()) == 5

@@ -22,6 +22,7 @@ The full run also writes the contact sheet docs/guide_contact_sheet.png (true | 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -37,6 +38,8 @@ from PIL import Image, ImageDraw
 from cliplens import defaults, load_encoder
 from cliplens.assets import toyworld
 from cliplens.guide import generate
+
+_WORKER: dict = {}
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGE_DIR = Path(os.environ.get("CLIPLENS_JUDGE", ROOT.parent / "shared" / "models" / "toyclip-judge" / "hf"))
@@ -108,6 +111,25 @@ def own_cosines(judge, images: list[Image.Image], prompts: list[str]) -> np.ndar
     return np.einsum("ij,ij->i", judge.encode_images(images), judge.encode_texts(prompts))
 
 
+def _init_worker(device: str, threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+    _WORKER["enc"] = load_encoder("toyclip", device=device)
+
+
+def _run_one(task: tuple) -> tuple:
+    """One generated image (in a worker process): (method, index, PNG bytes, seconds, guide score)."""
+    method, i, prompt, kw, overrides = task
+    enc = _WORKER["enc"]
+    if method == "naive":
+        res = generate(enc, prompt, mode="naive", **kw)
+    else:
+        res = generate(enc, prompt, mode="full", param=method, **{**kw, **overrides})
+    buf = io.BytesIO()
+    res.image.save(buf, format="PNG")
+    return method, i, buf.getvalue(), res.seconds, res.scores[0]["score"]
+
+
 def contact_sheet(rows: list[list[Image.Image]], labels: list[str], thumb: int, out: Path) -> None:
     """One column per prompt, one row per method (labelled on the left)."""
     pad = 64
@@ -146,6 +168,8 @@ def main() -> None:
     ap.add_argument("--sheet", type=Path, default=None, help=f"contact sheet PNG (full run default: {SHEET})")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--save-dir", type=Path, default=None, help="also save every generated image here")
+    ap.add_argument("--workers", type=int, default=1, help="generate in this many processes (1 torch thread each)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -162,7 +186,7 @@ def main() -> None:
     specs = [SPECS[i] for i in idx]
     prompts = [s.prompt() for s in specs]
     overrides = parse_sets(args.set)
-    sheet_path = args.sheet or (None if (args.quick or args.prompts or args.params) else SHEET)
+    sheet_path = args.sheet or (None if (args.quick or args.prompts) else SHEET)
 
     if not JUDGE_DIR.is_dir():
         print(f"toyclip-judge not found at {JUDGE_DIR} (set CLIPLENS_JUDGE): this benchmark needs the held-out "
@@ -179,19 +203,32 @@ def main() -> None:
           f"background {true_zs['background'].mean():.0%}, judge cosine {true_cos.mean():+.3f}", file=sys.stderr)
 
     t_start = time.perf_counter()
+    tasks = [(m, j, p, dict(size=args.size, steps=steps, seed=args.seed + i, score_every=0,
+                            **({} if m == "naive" else {"cutouts": cutouts})), overrides)
+             for m in methods for j, (i, p) in enumerate(zip(idx, prompts))]
+    done: dict = {}
+
+    def record(out: tuple) -> None:
+        m, j, png, secs, score = out
+        done[(m, j)] = (Image.open(io.BytesIO(png)).convert("RGB"), secs)
+        print(f"  {m:8s} [{j + 1}/{len(prompts)}] {secs:5.1f}s guide {score:+.3f}  {prompts[j]}", file=sys.stderr)
+
+    if args.workers > 1:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(args.device, args.threads or 1)) as pool:
+            for out in pool.map(_run_one, tasks):
+                record(out)
+    else:
+        _WORKER["enc"] = enc
+        for t in tasks:
+            record(_run_one(t))
     rows, images = {}, {}
     for m in methods:
-        imgs, secs = [], []
-        for j, (i, p) in enumerate(zip(idx, prompts)):
-            kw = dict(size=args.size, steps=steps, seed=args.seed + i, score_every=0)
-            if m == "naive":
-                res = generate(enc, p, mode="naive", **kw)
-            else:
-                res = generate(enc, p, mode="full", param=m, cutouts=cutouts, **{**kw, **overrides})
-            imgs.append(res.image)
-            secs.append(res.seconds)
-            print(f"  {m:8s} [{j + 1}/{len(prompts)}] {res.seconds:5.1f}s guide {res.scores[0]['score']:+.3f}  {p}",
-                  file=sys.stderr)
+        imgs = [done[(m, j)][0] for j in range(len(prompts))]
+        secs = [done[(m, j)][1] for j in range(len(prompts))]
         cos = own_cosines(judge, imgs, prompts)
         zs = zero_shot(judge, imgs, specs)
         rows[m] = {"shape_acc": round(float(zs["shape"].mean()), 4), "colour_acc": round(float(zs["colour"].mean()), 4),
@@ -205,6 +242,10 @@ def main() -> None:
         print(f"{m:8s} shape {r['shape_acc']:.0%} colour {r['colour_acc']:.0%} background {r['background_acc']:.0%} "
               f"cosine ratio {r['cosine_ratio']:.2f} ({r['judge_cosine']:+.3f}) {r['s_per_image']:.1f} s/image",
               file=sys.stderr)
+        if args.save_dir:
+            args.save_dir.mkdir(parents=True, exist_ok=True)
+            for j, im in enumerate(imgs):
+                im.save(args.save_dir / f"{m}_{idx[j]:02d}.png")
 
     if sheet_path is not None and "naive" in images and default in images:
         contact_sheet([truth, images["naive"], images[default]], ["true", "naive", default], 64, sheet_path)
@@ -216,7 +257,8 @@ def main() -> None:
                         "background_acc": round(float(true_zs["background"].mean()), 4),
                         "judge_cosine": round(float(true_cos.mean()), 4)},
         "params": rows, "steps": steps, "size": args.size, "cutouts": cutouts, "overrides": overrides,
-        "device": f"{args.device} ({os.cpu_count()} cores, torch threads {torch.get_num_threads()})",
+        "device": f"{args.device} ({os.cpu_count()} cores, {args.workers} worker(s), torch threads "
+                  f"{args.threads or torch.get_num_threads()})",
         "seconds": round(time.perf_counter() - t_start, 1), "python": platform.python_version(),
         "torch": torch.__version__, "sheet": None if sheet_path is None else str(sheet_path),
     }

@@ -23,17 +23,18 @@ GUIDE_MODE = "full"
 GUIDE_MODE_CHOICES = ("full", "naive")
 #: output side in pixels (or "WxH"); the toy models see 64 px, so 128 is plenty for them
 GUIDE_SIZE = 128
-GUIDE_STEPS = 150
+GUIDE_STEPS = 40
 #: augmented views of the image per step
-GUIDE_CUTOUTS = 8
+GUIDE_CUTOUTS = 4
 GUIDE_SEED = 0
 #: largest seed (torch generators take 64-bit signed seeds)
 GUIDE_MAX_SEED = 2**63 - 1
 #: filled shapes and strokes of the "shapes" parametrisation
 GUIDE_SHAPES = 4
 GUIDE_STROKES = 0
-#: random starts scored once before the run; the best is optimised (1: no choice)
-GUIDE_RESTARTS = 16
+#: "shapes": starting pictures (random geometry, a basic-colour background/fill pair, one shape or
+#: all) scored once before the run; the best is optimised (1: no choice; 220 covers every case)
+GUIDE_RESTARTS = 220
 
 # --------------------------------------------------------------------------------------- compose
 #: model family the prompt composer writes for (cliplens.compose.TARGETS)

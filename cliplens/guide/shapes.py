@@ -4,8 +4,9 @@ Pixel and spectrum parametrisations let CLIP's gradient paint textures that scor
 no object. A picture made of a handful of flat-coloured primitives on a flat background cannot
 hold a texture at all, so the only way to raise CLIP's score is to place, size, colour and bend
 shapes until they look like the prompt. Everything is rasterised in plain torch with soft
-(sigmoid) edges, so gradients reach every parameter; edges sharpen over the run
-(`set_progress`), which keeps gradients wide early and the final image crisp. The result can be
+(sigmoid) edges about a pixel wide, so gradients reach every parameter; edges sharpen a little
+over the run (`set_progress`). Wider edges were tried and lose: CLIP reads a soft edge as
+"blurry", so a blurred start scores far below a crisp one. The result can be
 exported as SVG (`to_svg`) as well as pixels.
 
 Each filled shape is a polygon with ``vertices`` corners, each corner at its own radius around
@@ -30,20 +31,38 @@ from torch import nn
 from .params import ImageParam, _logit
 
 
+#: the eleven basic colour terms (Berlin & Kay), as sRGB in [0, 1]: the palette that starting
+#: points draw their background and fill colours from (the run then moves them freely)
+BASIC_COLOURS = {
+    "white": (0.96, 0.96, 0.96), "black": (0.06, 0.06, 0.06), "grey": (0.5, 0.5, 0.5), "red": (0.85, 0.12, 0.12),
+    "green": (0.15, 0.65, 0.25), "yellow": (0.95, 0.85, 0.15), "blue": (0.15, 0.3, 0.88), "brown": (0.5, 0.32, 0.16),
+    "purple": (0.55, 0.22, 0.7), "pink": (0.96, 0.55, 0.75), "orange": (0.96, 0.53, 0.1),
+}
+
+
+def palette_pairs() -> list[tuple[tuple[float, float, float], tuple[float, float, float]]]:
+    """Every (background, fill) pair of two different basic colours (110 pairs)."""
+    cols = list(BASIC_COLOURS.values())
+    return [(b, f) for b in cols for f in cols if b != f]
+
+
 class ShapesImage(ImageParam):
     """``shapes`` filled star-shaped polygons + ``strokes`` capsules over a flat background."""
 
-    default_lr = 0.03
+    default_lr = 0.05
     uses_tv = False  # flat shapes have no speckle to smooth; TV would only blur the edges
 
     def __init__(self, size: tuple[int, int], generator: torch.Generator | None = None, shapes: int = 4,
-                 strokes: int = 0, vertices: int = 12, radius: float = 0.18, edge_start: float = 3.0,
-                 edge_end: float = 0.6, bg_lr_scale: float = 0.3):
+                 strokes: int = 0, vertices: int = 12, radius: float = 0.18, edge_start: float = 1.0,
+                 edge_end: float = 0.5, bg_lr_scale: float = 0.3, max_radius: float = 0.3):
         super().__init__(size)
         h, w = size
         g = generator
         self.vertices = vertices
         self.bg_lr_scale = bg_lr_scale
+        # a shape may not grow over the whole canvas: then a "background" word could only be met by
+        # painting a shape in the background's colour, and the picture stops being a figure on a ground
+        self.max_radius = max_radius
         self.edge = (edge_start, edge_end)  # soft-edge width in output pixels, start -> end of the run
         self._edge_now = edge_start
         self.unit = float(min(h, w))  # one shape unit = the shorter side
@@ -74,8 +93,8 @@ class ShapesImage(ImageParam):
 
     def _corners(self) -> torch.Tensor:
         """Radius of every corner, (n, vertices), in shape units (bounded so a shape stays on the canvas)."""
-        r = torch.exp(self.log_radius.clamp(math.log(0.01), math.log(0.8)))[:, None]
-        return r * torch.exp(self.corner.clamp(-2.0, 1.0))
+        r = torch.exp(self.log_radius.clamp(math.log(0.01), math.log(self.max_radius)))[:, None]
+        return r * torch.exp(self.corner.clamp(-2.0, 0.5))
 
     def _ends(self) -> torch.Tensor:
         h, w = self.size
@@ -150,6 +169,19 @@ class ShapesImage(ImageParam):
     def set_image(self, x01: torch.Tensor) -> None:
         """Shapes cannot copy a picture; the background takes its mean colour (the init loss does the rest)."""
         self.bg.copy_(_logit(x01.to(self.bg).mean(dim=(0, 2, 3))))
+
+    @torch.no_grad()
+    def set_colours(self, background: tuple[float, float, float], fill: tuple[float, float, float]) -> None:
+        """Paint the background and every shape and stroke in one colour each (a starting point)."""
+        self.bg.copy_(_logit(torch.tensor(background, dtype=self.bg.dtype)).to(self.bg))
+        f = _logit(torch.tensor(fill, dtype=self.colour.dtype)).to(self.colour)
+        self.colour.copy_(f.expand_as(self.colour))
+        self.stroke_colour.copy_(f.expand_as(self.stroke_colour))
+
+    @torch.no_grad()
+    def show_only(self, k: int) -> None:
+        """Make every filled shape after the first `k` transparent (they stay out of the picture)."""
+        self.opacity[k:] = -12.0
 
     # ------------------------------------------------------------------ export
     @torch.no_grad()

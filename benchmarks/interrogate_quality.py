@@ -38,7 +38,8 @@ def _repeats_beyond_caption(parts: list[str]) -> int:
 
 def interrogate_metrics(quick: bool = True, n_images: int | None = None, judge: str = JUDGE) -> dict:
     """Quality figures of the interrogator on new toy-world renders (see module doc). `quick`: 40
-    images at 96 px with shorter chains; full: 80 images at 160 px, default chain lengths."""
+    images at 96 px with short chains (2-8 phrases, pool 512, shortlist 64); full: 80 images at 160 px,
+    the default (exact) chain."""
     import numpy as np
 
     from cliplens import load_encoder
@@ -51,8 +52,9 @@ def interrogate_metrics(quick: bool = True, n_images: int | None = None, judge: 
     size = 96 if quick else 160
     renders = [tw.make_example(seed=SEED0 + i, size=size)[0] for i in range(n)]
     enc = load_encoder("toyclip", device="cpu")
-    it = Interrogator(enc, caption_model="toycaption", device="cpu", shortlist=256 if quick else 2048)
-    kw = dict(min_flavors=4, max_flavors=12) if quick else {}
+    it = Interrogator(enc, caption_model="toycaption", device="cpu", shortlist=64 if quick else 2048,
+                      flavor_pool=512 if quick else 2048)
+    kw = dict(min_flavors=2, max_flavors=8) if quick else {}
     t0 = time.perf_counter()
     best = interrogate(it, renders, mode="best", **kw)
     fast = interrogate(it, renders, mode="fast", **kw)

@@ -30,12 +30,25 @@ def test_counts_equal_open_clip():
 
 
 def test_cut_at_token_boundary():
-    tok = clip_bpe()
+    """The composer cuts through cliplens.text.window with the bundled BPE: the last word that fits."""
+    from cliplens.compose import clip_tokens
+
+    c = clip_tokens()
     text = ", ".join(f"item{i}" for i in range(60))
-    kept, rest = tok.cut(text, 75)
-    assert tok.count(kept) == 75  # the cut falls exactly at token 75 (inside a word if need be)
-    assert text.startswith(kept) and text.endswith(rest) and (kept + rest).replace(" ", "") == text.replace(" ", "")
-    assert tok.cut("a red circle", 75) == ("a red circle", "")
+    kept, rest = c.cut(text, 75)
+    assert c.count(kept) <= 75 < c.count(kept + " " + rest.split()[0])
+    assert kept + " " + rest == text
+    assert c.cut("a red circle", 75) == ("a red circle", "")
+    assert c.ids("a red circle") == [320, 736, 7117] and c.count("a red circle") == 3
+
+
+def test_load_reads_only_the_merges():
+    """Counting needs no vocabulary: the ids table loads on the first id request only."""
+    from cliplens.text.bpe import ClipBPE, _data
+
+    tok = ClipBPE(_data("clip_vocab.json"), _data("clip_merges.txt"))
+    assert tok.count("a red circle") == 3 and tok._vocab is None
+    assert tok("a red circle") == [320, 736, 7117] and tok._vocab is not None
 
 
 def test_data_is_package_data_not_the_repo():

@@ -8,7 +8,7 @@ a closing sentence. Chinese/Japanese/Korean text keeps its own punctuation and g
     >>> from cliplens.compose.slots import structure
     >>> realise(structure({"subject": "young woman", "outfit": "red coat", "action": "walking a dog",
     ...                    "style": "film photo"}))
-    'A young woman is wearing red coat. She is walking a dog. This is a film photo.'
+    'A young woman is wearing a red coat. She is walking a dog. This is a film photo.'
 """
 from __future__ import annotations
 

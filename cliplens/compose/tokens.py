@@ -58,14 +58,15 @@ def _cut_by_words(text: str, count: Callable[[str], int], limit: int) -> tuple[s
 class ClipTokens:
     """CLIP token counting and cutting for one encoder's window (`budget` content tokens)."""
 
-    def __init__(self, source: Any, name: str = ""):
+    def __init__(self, source: Any, name: str = "", ids: Any = None):
         self.window: TokenWindow = window(source)
         self.budget = self.window.budget
         self.name = name or self.window.name or "clip"
+        self._ids = ids  # when `source` counts token strings, the callable that gives their ids
 
     def ids(self, text: str) -> list[int]:
         """Content ids without start/end tokens, untruncated."""
-        return list(self.window.ids(text)) if text else []
+        return list((self._ids or self.window.ids)(text)) if text else []
 
     def count(self, text: str) -> int:
         """Number of content tokens (compare with `budget`)."""
@@ -83,7 +84,8 @@ def clip_tokens(source: Any = None) -> ClipTokens:
     3
     """
     if source is None:
-        return ClipTokens(clip_bpe(), name="openai-clip-bpe")
+        bpe = clip_bpe()  # counting needs the BPE tokens only: the vocabulary loads on the first ids() call
+        return ClipTokens(bpe.tokens, name="openai-clip-bpe", ids=bpe)
     if isinstance(source, ClipTokens):
         return source
     if hasattr(source, "token_ids"):
@@ -91,7 +93,8 @@ def clip_tokens(source: Any = None) -> ClipTokens:
     path = Path(str(source)).expanduser()
     if not (path / "vocab.json").is_file() or not (path / "merges.txt").is_file():
         raise InvalidInputError(f"{path} holds no CLIP tokenizer (vocab.json + merges.txt)")
-    return ClipTokens(clip_bpe(str(path)), name=str(path))
+    bpe = clip_bpe(str(path))
+    return ClipTokens(bpe.tokens, name=str(path), ids=bpe)
 
 
 # ---------------------------------------------------------------------------------------------- T5

@@ -20,7 +20,6 @@ import re
 import unicodedata
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
 #: OpenAI CLIP's pre-tokenizer regex (open_clip.tokenizer.SimpleTokenizer.pat, without the specials)
 _PAT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""

@@ -64,7 +64,7 @@ def test_missing_pretrained_offline_is_actionable():
 def test_missing_hf_model_offline_is_actionable():
     with pytest.raises(ModelNotFoundError) as info:
         load_encoder("hf:openai/clip-vit-base-patch32", device="cpu")
-    assert "offline" in str(info.value) and "--model toyclip" in str(info.value)
+    assert "offline" in str(info.value) and "'toyclip'" in str(info.value) and "--" not in str(info.value)
 
 
 def test_random_init_architecture_loads():

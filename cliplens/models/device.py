@@ -25,9 +25,9 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CliplensError(f"--device {device}: no CUDA GPU is visible to PyTorch here; use --device cpu or auto")
+        raise CliplensError(f"device={device!r}: no CUDA GPU is visible to PyTorch here; use device 'cpu' or 'auto'")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise CliplensError("--device mps: Apple's Metal backend is not available here; use --device cpu or auto")
+        raise CliplensError("device='mps': Apple's Metal backend is not available here; use device 'cpu' or 'auto'")
     try:
         return torch.device(name)
     except RuntimeError:

@@ -253,7 +253,7 @@ class Encoder(ABC):
         if not self.differentiable:
             raise CapabilityError(
                 f"{self.name} ({self.backend}) has no differentiable image path; use an open_clip or "
-                "transformers model for gradient work (e.g. --model toyclip)"
+                "transformers model for gradient work (e.g. the model 'toyclip')"
             )
         feats = self.encode_pixel_tensor(self.pixels_from_unit(x.to(self.device)).to(self.dtype)).float()
         return F.normalize(feats, dim=-1) if normalize else feats

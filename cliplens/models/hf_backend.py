@@ -61,11 +61,11 @@ class HFEncoder(HFTokenizerMixin, Encoder):
 
             where = spec.name if local else f"the Hugging Face cache ({HF_HUB_CACHE})"
             how = ("run once with network access, or download the repository and pass its folder "
-                   "(--model /path/to/folder)") if not local else "check the folder holds config.json, weights and tokenizer files"
+                   "(give the folder as the model)") if not local else "check the folder holds config.json, weights and tokenizer files"
             mode = "offline " if offline else ""
             raise ModelNotFoundError(
                 f"model {str(spec)!r} could not be loaded {mode}from {where}: {str(exc).splitlines()[0]}. "
-                f"To fix: {how}. To try cliplens without downloads use --model toyclip."
+                f"To fix: {how}. To try cliplens without downloads use the bundled model 'toyclip'."
             ) from None
         self.model = model.eval().to(device=device, dtype=dtype)
         cfg = model.config

@@ -42,8 +42,8 @@ def _hub_file(repo: str, filenames: Sequence[str], spec: str) -> str:
         raise ModelNotFoundError(
             f"model {spec!r} is not available offline: the weights of {repo} ({' or '.join(filenames)}) are not "
             f"in the Hugging Face cache ({HF_HUB_CACHE}). Run once with network access to download them, or "
-            "download the files and pass the folder (--model /path/to/folder). "
-            "To try cliplens without downloads use --model toyclip."
+            "download the files and give their folder as the model. "
+            "To try cliplens without downloads use the bundled model 'toyclip'."
         )
     errors = []
     for filename in filenames:

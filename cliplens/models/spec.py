@@ -112,7 +112,7 @@ def parse_spec(spec: str | ModelSpec) -> ModelSpec:
         return spec
     raw = (spec or "").strip()
     if not raw:
-        raise ModelSpecError("empty model spec; try --model sd15, or --model toyclip to run offline")
+        raise ModelSpecError("empty model spec; try the model 'sd15', or 'toyclip' to run offline")
     if raw in PRESETS:
         p = PRESETS[raw]
         inner = parse_spec(p.spec)

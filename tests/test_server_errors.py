@@ -68,9 +68,19 @@ def test_unusable_json_bodies_are_400(client, raw, has):
     assert "$" in body["error"] or "number" in body["error"]
 
 
-def test_nul_in_a_form_text_is_400(client):
-    r = client.post("/api/similarity", data={"texts": "a\x00b"}, files={"images": ("a.png", b"x", "image/png")})
-    assert_error(r, 400, "NUL")
+def test_nul_in_a_form_path_is_4xx(client):
+    r = client.post("/api/similarity", data={"texts": "a", "paths": "a\x00b.png"})
+    assert_error(r, (400, 403, 422))
+
+
+def test_check_texts_refuses_nul_and_lone_surrogates():
+    from cliplens.errors import InvalidInputError
+    from cliplens.server.config import Limits
+    from cliplens.server.inputs import check_texts
+
+    for bad in ("a\x00b", "a\ud800b"):
+        with pytest.raises(InvalidInputError):
+            check_texts([bad], Limits(), "prompts")
 
 
 def test_good_json_still_passes(client):

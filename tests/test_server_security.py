@@ -116,7 +116,8 @@ def test_paths_inside_the_root_work(local, world):
 ])
 def test_traversal_attempts_are_403(local, world, attempt):
     r = _by_path(local, attempt)
-    assert r.status_code == 403, (attempt, r.status_code, r.text)
+    # an empty path is refused by the request model (422) before any disk access; the rest are 403
+    assert r.status_code == 403 or (attempt == "" and r.status_code == 422), (attempt, r.status_code, r.text)
     assert "secret" not in r.json()["error"].replace(attempt, "")
 
 

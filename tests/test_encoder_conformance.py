@@ -200,3 +200,34 @@ def test_clear_cache_reloads(tiny_dirs):
     clear_cache()
     b = load_encoder(str(tiny_dirs["onnx"]), device="cpu")
     assert a is not b and a.fingerprint == b.fingerprint
+
+
+def test_causal_text_tower_reproduces_the_text_features():
+    """`Encoder.causal_text_tower()` (used for prefix KV caching) gives the same features as the
+    encoder, for the backends that have one; ONNX has none."""
+    import torch
+
+    from cliplens import load_encoder
+    from cliplens.assets import toy_model_dir
+
+    encs = [load_encoder("toyclip", device="cpu"), load_encoder(f"hf:{toy_model_dir('toyclip') / 'hf'}", device="cpu")]
+    for enc in encs:
+        tower = enc.causal_text_tower()
+        assert tower is not None, enc.backend
+        ids = enc.tokenize(["a red circle on a blue square"])
+        n = int(enc.sequence_lengths(ids)[0])
+        ids = ids[:, :n]
+        with torch.inference_mode():
+            x = tower.embed(ids, 0)
+            mask = torch.ones(n, n, dtype=torch.bool).tril()
+            for layer in tower.layers:
+                h = layer.ln1(x)
+                q, k, v = (t.view(1, n, layer.heads, -1).transpose(1, 2) for t in layer.qkv(h))
+                a = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+                x = x + layer.ls1(layer.out(a.transpose(1, 2).reshape(1, n, -1)))
+                x = x + layer.ls2(layer.mlp(layer.ln2(x)))
+            got = tower.project(x[:, n - 1])
+            want = enc.encode_token_tensor(ids)
+        assert torch.allclose(got.float(), want.float(), atol=1e-4), (enc.backend, (got - want).abs().max())
+    onnx = load_encoder(f"onnx:{toy_model_dir('toyclip') / 'onnx'}", device="cpu")
+    assert onnx.causal_text_tower() is None

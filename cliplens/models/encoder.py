@@ -123,6 +123,11 @@ class Encoder(ABC):
                 self._preprocess_spec = None
         return self._preprocess_spec
 
+    def causal_text_tower(self):
+        """The text tower's pieces for prefix key/value caching (`cliplens.models.text_tower`), or
+        None when this backend's tower cannot be split that way (the caller encodes plainly)."""
+        return None
+
     @property
     def pixel_device(self) -> torch.device:
         """Where a pixel batch for `encode_pixel_tensor` should be prepared (the CPU for ONNX)."""

@@ -97,6 +97,13 @@ class HFEncoder(HFTokenizerMixin, Encoder):
     def encode_pixel_tensor(self, pixels: torch.Tensor) -> torch.Tensor:
         return _features(self.model.get_image_features(pixel_values=pixels))
 
+    def causal_text_tower(self):
+        from .text_tower import HFTextTower
+
+        if self.trims_padding and self.eot_id is not None and HFTextTower.supports(self.model):
+            return HFTextTower(self.model)
+        return None
+
     def describe_preprocess(self) -> PreprocessSpec | None:
         """The image processor's resize/crop/normalise; torchvision-backed processors resize uint8
         tensors with antialiasing ("torch"), the others with Pillow ("pil")."""

@@ -260,6 +260,13 @@ class OpenClipEncoder(Encoder):
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
         return torch.stack([self._preprocess(im) for im in images])
 
+    def causal_text_tower(self):
+        from .text_tower import OpenClipTextTower
+
+        if self.trims_padding and self.eot_id is not None and OpenClipTextTower.supports(self.model):
+            return OpenClipTextTower(self.model)
+        return None
+
     def describe_preprocess(self) -> PreprocessSpec | None:
         """open_clip's torchvision transform on PIL images: Pillow resize, torchvision centre crop."""
         from torchvision import transforms as T

@@ -1,6 +1,7 @@
 """`cliplens similarity`: cosine between texts and images, straight from the shell (calls `judge.similarity`)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -41,7 +42,9 @@ def similarity_cmd(
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=escape(f"similarity to {result.a[0]['source'][:80]!r} ({result.a[0]['kind']}, {enc.name})"))
+    a0 = result.a[0]
+    shown = Path(a0["source"]).name if a0["kind"] == "image" else repr(a0["source"][:80])
+    table = Table(title=escape(f"similarity to {shown} ({a0['kind']}, {enc.name})"))
     table.add_column("B", overflow="fold")
     table.add_column("kind")
     table.add_column("cosine", justify="right")

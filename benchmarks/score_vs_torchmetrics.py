@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.torchmetrics_compat`
+
 
 def _render(n: int, folder: Path, size: int, seed0: int) -> tuple[list[str], list[str]]:
     from cliplens.assets import toyworld
@@ -69,7 +71,7 @@ def run_torchmetrics(model, processor, paths, prompts, batch: int, mode: str = "
     import torch
     from torchmetrics.multimodal.clip_score import CLIPScore
 
-    from cliplens.judge.compat import torchmetrics_image
+    from benchmarks.torchmetrics_compat import torchmetrics_image
 
     metric = CLIPScore(model_name_or_path=lambda: (model, processor))
     t0 = time.perf_counter()
@@ -123,7 +125,7 @@ def main() -> None:
         else:
             print(f"note: {judge} not found; using the bundled toyclip instead", file=sys.stderr)
     enc = load_encoder(f"hf:{model_dir}", device="cpu", precision="fp32")
-    from cliplens.judge.compat import torchmetrics_clip_pair
+    from benchmarks.torchmetrics_compat import torchmetrics_clip_pair
 
     tm_model, tm_proc = torchmetrics_clip_pair(model_dir)
 
@@ -176,7 +178,7 @@ def main() -> None:
     # per-sample agreement on 50 pairs (torchmetrics' functional form, one pair per call)
     from torchmetrics.functional.multimodal import clip_score as tm_clip_score
 
-    from cliplens.judge.compat import torchmetrics_image
+    from benchmarks.torchmetrics_compat import torchmetrics_image
 
     _, cos = run_ours(enc, d_paths[:50], d_prompts[:50], 50, use_cache=False)
     with torch.inference_mode():

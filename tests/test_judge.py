@@ -27,7 +27,7 @@ def toyclip_hf():
 def _tm_model_and_processor():
     """toyclip's transformers weights in the shape torchmetrics 1.9 expects on transformers 5."""
     from cliplens.assets import toy_model_dir
-    from cliplens.judge.compat import torchmetrics_clip_pair
+    from benchmarks.torchmetrics_compat import torchmetrics_clip_pair
 
     return torchmetrics_clip_pair(toy_model_dir("toyclip") / "hf")
 
@@ -44,7 +44,7 @@ def test_clipscore_equals_torchmetrics_per_sample_and_aggregate(toyclip_hf, fixt
     from torchmetrics.functional.multimodal import clip_score as tm_clip_score
     from torchmetrics.multimodal.clip_score import CLIPScore
 
-    from cliplens.judge.compat import torchmetrics_image
+    from benchmarks.torchmetrics_compat import torchmetrics_image
 
     model, processor = _tm_model_and_processor()
     paths, prompts = _pairs(fixture_labels, 60)

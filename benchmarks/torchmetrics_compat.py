@@ -1,4 +1,5 @@
-"""torchmetrics' CLIPScore on transformers 5: the (model, processor) pair it can actually run.
+"""Benchmark/test helper (not part of the package): torchmetrics' CLIPScore on transformers 5,
+the (model, processor) pair it can actually run.
 
 torchmetrics 1.9 expects `CLIPModel.get_image_features` / `get_text_features` to return
 tensors; transformers 5 returns output objects, so `CLIPScore` fails with

@@ -3,7 +3,6 @@ gives the same hits, scores, defaults and error shape."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from cliplens.errors import InvalidInputError
-from cliplens.search.store import VectorStore, open_store
+from cliplens.search.store import VectorStore
+from cliplens.search.stores import open_store
 
 DIM = 32
 

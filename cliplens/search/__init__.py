@@ -16,7 +16,8 @@ from .index import Index, ModelMismatchError, default_index_dir, open_index
 from .lock import IndexBusyError
 from .query import Term, parse_query, query_vector
 from .searcher import Hit, SearchResult, search, search_vectors
-from .store import Neighbours, VectorStore, open_store
+from .store import Neighbours, VectorStore
+from .stores import open_store
 from .sync import AddReport
 
 __all__ = ["AddReport", "Catalog", "DedupeResult", "DuplicateGroup", "FileEntry", "Filters", "Hit", "Index",

@@ -35,7 +35,8 @@ from ..settings import atomic_write_bytes, cache_dir
 from .catalog import Catalog, FileEntry
 from .filters import Filters
 from .lock import LOCK_FILE, PID_FILE, IndexBusyError, WriteLock
-from .store import VectorStore, open_store
+from .store import VectorStore
+from .stores import open_store
 from .sync import AddReport, EmbedBatch, Embedder, sync
 
 __all__ = ["AddReport", "EmbedBatch", "Embedder", "FileEntry", "Index", "IndexBusyError", "MANIFEST",

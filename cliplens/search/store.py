@@ -1,10 +1,11 @@
-"""The vector-store interface every backend implements, and `open_store` to pick one by URI.
+"""The vector-store interface every backend implements, and the checks and exact search they share.
 
 The index (`cliplens.search.index`) keeps file metadata in its own SQLite file and talks to
 vectors only through this small interface, so the embedded store (SQLite + exact/HNSW search
 on one machine) and a distributed database (Milvus) are interchangeable and pass the same
 conformance tests (`tests/test_search_store.py`).
 
+    >>> from cliplens.search.stores import open_store                    # doctest: +SKIP
     >>> store = open_store("embedded", Path("/tmp/idx"), dim=4)          # doctest: +SKIP
     >>> store.add(np.array([1, 2]), np.eye(4, dtype=np.float32)[:2])      # doctest: +SKIP
     >>> store.search(np.eye(4, dtype=np.float32)[:1], k=1)[0].ids         # doctest: +SKIP
@@ -13,7 +14,6 @@ conformance tests (`tests/test_search_store.py`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -96,22 +96,3 @@ def exact_topk(queries: np.ndarray, mat: np.ndarray, ids: np.ndarray, k: int) ->
         order = part[np.argsort(-row[part], kind="stable")]
         out.append(Neighbours(ids[order].astype(np.int64), row[order].astype(np.float32)))
     return out
-
-
-def open_store(uri: str, root: Path, dim: int, name: str = "cliplens", ann: str = "auto") -> VectorStore:
-    """Open (creating if needed) the store an index names in its manifest.
-
-    - ``embedded`` (default): vectors in ``<root>/vectors.sqlite`` + exact or HNSW search.
-    - ``milvus://host:19530`` or ``http(s)://host:19530``: a Milvus server or cluster.
-    - ``milvus-lite:FILE.db`` (relative to the index folder unless absolute): the same Milvus
-      engine in-process, started by pymilvus (what the tests use).
-    """
-    if uri in ("", "embedded"):
-        from .embedded import EmbeddedStore
-
-        return EmbeddedStore(root, dim, ann=ann)
-    if uri.startswith(("milvus://", "milvus-lite:", "http://", "https://")):
-        from .milvus_store import MilvusStore
-
-        return MilvusStore(uri, root, dim, collection=name)
-    raise InvalidInputError(f"unknown store {uri!r}: use 'embedded', 'milvus://HOST:PORT' or 'milvus-lite:FILE.db'")

@@ -23,17 +23,26 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..images import find_images
 from ..progress import progress_bar
 from ..results import ItemError, Result
-from .catalog import FileEntry
+from .catalog import Catalog, FileEntry
+from .store import VectorStore
 
-if TYPE_CHECKING:
-    from .index import Index
+
+class IndexLike(Protocol):
+    """What sync needs of an index (`cliplens.search.index.Index`; not imported: it imports this module)."""
+
+    catalog: Catalog
+    store: VectorStore
+    dim: int
+
+    @property
+    def encoder(self) -> Any: ...
 
 
 @dataclass
@@ -94,7 +103,7 @@ def image_size(data: bytes) -> tuple[int, int]:
         return 0, 0
 
 
-def scan(index: "Index", roots: list[Path]) -> tuple[list[Scanned], dict[str, FileEntry], list[tuple[int, str, str]]]:
+def scan(index: IndexLike, roots: list[Path]) -> tuple[list[Scanned], dict[str, FileEntry], list[tuple[int, str, str]]]:
     """Files on disk under `roots` vs rows under the same roots.
 
     Returns (found files, rows whose file is gone, errors as (pos, path, reason)).
@@ -119,7 +128,7 @@ def scan(index: "Index", roots: list[Path]) -> tuple[list[Scanned], dict[str, Fi
     return scanned, existing, errors
 
 
-def sync(index: "Index", roots: list[Path], report: AddReport, *, batch_size: int, progress: bool,
+def sync(index: IndexLike, roots: list[Path], report: AddReport, *, batch_size: int, progress: bool,
          use_cache: bool, embedder: Embedder | None) -> None:
     """Scan, embed and commit (see the module docstring); counts and errors go into `report`."""
     scanned, gone, scan_errors = scan(index, roots)
@@ -158,7 +167,7 @@ def _read(path: str) -> tuple[bytes | None, str | None]:
         return None, f"cannot read file ({exc.strerror or exc})"
 
 
-def local_batches(index: "Index", paths: list[str], batch_size: int, use_cache: bool,
+def local_batches(index: IndexLike, paths: list[str], batch_size: int, use_cache: bool,
                   gone_by_hash: dict[str, list[FileEntry]]) -> Iterator[EmbedBatch]:
     """In-process embedding, one commit-sized batch at a time; each file is read once.
 
@@ -216,7 +225,7 @@ def embed_contents(encoder, items: list[tuple[str, bytes, str]], *, use_cache: b
     return vecs, [(items[e.index][0], e.reason) for e in res.errors], int(res.cached)
 
 
-def known_vectors(index: "Index", hashes: list[str], gone_by_hash: dict[str, list[FileEntry]]) -> dict[str, np.ndarray]:
+def known_vectors(index: IndexLike, hashes: list[str], gone_by_hash: dict[str, list[FileEntry]]) -> dict[str, np.ndarray]:
     """Vectors the index already has for these contents (from moved-away or copied files)."""
     ids = index.catalog.ids_by_hash(hashes)
     for h in set(hashes):
@@ -226,7 +235,7 @@ def known_vectors(index: "Index", hashes: list[str], gone_by_hash: dict[str, lis
     return {ids[i]: v for i, v in got.items()}
 
 
-def commit(index: "Index", batch: EmbedBatch, by_path: dict[str, Scanned], gone_by_hash: dict[str, list[FileEntry]],
+def commit(index: IndexLike, batch: EmbedBatch, by_path: dict[str, Scanned], gone_by_hash: dict[str, list[FileEntry]],
            report: AddReport) -> None:
     """Write one batch: store first, then the rows in one transaction, then drop replaced vectors."""
     touches: list[tuple[int, int, float]] = []

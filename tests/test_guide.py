@@ -12,7 +12,7 @@ from cliplens.errors import CapabilityError, InvalidInputError
 from cliplens.guide import GuideConfig, generate, read_png_metadata, save_png
 
 PROMPT = "a large red circle on a white background, flat"
-FAST = dict(size=64, steps=12, cutouts=4, score_every=4)
+FAST = dict(size=64, steps=12, cutouts=4, score_every=4, restarts=8)
 
 
 @pytest.mark.parametrize("mode", ["full", "naive"])

@@ -75,9 +75,13 @@ def serve_cmd(
         import secrets
 
         token = secrets.token_urlsafe(24)
-    import uvicorn
+    try:
+        import uvicorn
 
-    from ..server import Limits, create_app
+        from ..server import Limits, create_app
+    except ImportError as exc:   # the core install has no web stack: say which extra brings it
+        raise InvalidInputError(f"cliplens serve needs the server extra ({exc.name or exc} is not installed): "
+                                "pip install \"cliplens[server]\"") from None
 
     limits = Limits(max_request_bytes=int(max_upload_mb * 1024 * 1024), max_image_pixels=max_pixels)
     # checks the bind/token rules without loading a model; the model loads after the port is ours

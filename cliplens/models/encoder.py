@@ -69,7 +69,7 @@ class Encoder(ABC):
         self.device = device
         self.dtype = dtype
         self.embed_dim: int = 0
-        self.context_length: int = 77
+        self.context_length: int = 0  # set by the backend from the model's own config
         self.image_size: tuple[int, int] = (224, 224)
         self.image_mean: tuple[float, ...] = (0.48145466, 0.4578275, 0.40821073)
         self.image_std: tuple[float, ...] = (0.26862954, 0.26130258, 0.27577711)
@@ -157,7 +157,7 @@ class Encoder(ABC):
 
     # ------------------------------------------------------------------ tokens
     def count_tokens(self, text: str) -> int:
-        """Number of BPE tokens in `text` (without the 2 special tokens); CLIP's window holds 75.
+        """Number of BPE tokens in `text` (without the 2 special tokens); see `max_text_tokens`.
 
         >>> enc.count_tokens("a red circle")  # doctest: +SKIP
         3
@@ -186,7 +186,7 @@ class Encoder(ABC):
 
         Texts are sorted by token length and each batch is cut to its longest member: the
         text tower is causal and pooled at the end token, so padding never changes a vector,
-        and short vocabulary phrases run several times faster than at a fixed 77 tokens.
+        and short vocabulary phrases run several times faster than at the full context length.
         """
         texts = check_texts(texts)
         out = np.empty((len(texts), self.embed_dim), dtype=np.float32)

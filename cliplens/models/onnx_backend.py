@@ -59,7 +59,7 @@ class OnnxEncoder(HFTokenizerMixin, Encoder):
             raise ModelNotFoundError(f"{folder}: need graphs taking input_ids and pixel_values")
         self.weight_files = graphs
         self.tokenizer = CLIPTokenizer.from_pretrained(str(folder))
-        self.context_length = int(min(self.tokenizer.model_max_length, 77))
+        self.context_length = self._context_length(folder)
         self.eot_id = self.tokenizer.eos_token_id
         pp = json.loads((folder / "preprocessor_config.json").read_text())
         crop = pp.get("crop_size", 224)
@@ -73,6 +73,19 @@ class OnnxEncoder(HFTokenizerMixin, Encoder):
         if io_path.is_file():
             self.logit_scale = float(json.loads(io_path.read_text()).get("logit_scale", 100.0))
         self.embed_dim = int(self.encode_token_tensor(self.tokenize(["x"])).shape[-1])
+
+    def _context_length(self, folder: Path) -> int:
+        """Token window of the text graph: `onnx_io.json`'s context_length, else the tokenizer's."""
+        io_path = folder / "onnx_io.json"
+        if io_path.is_file():
+            ctx = json.loads(io_path.read_text()).get("context_length")
+            if ctx:
+                return int(ctx)
+        ctx = int(getattr(self.tokenizer, "model_max_length", 0) or 0)
+        if not 2 < ctx < 100_000:  # transformers' "no limit" sentinel is ~1e30
+            raise ModelNotFoundError(f"{folder}: cannot tell the text graph's token window; add "
+                                     '"context_length" to onnx_io.json or model_max_length to tokenizer_config.json')
+        return ctx
 
     def _run(self, sess, feed: dict[str, np.ndarray], want: str) -> np.ndarray:
         inputs = {i.name: i for i in sess.get_inputs()}

@@ -13,12 +13,55 @@ Writing results where they are used (CSV/JSONL, .txt/.xmp sidecars) is `cliplens
 """
 from __future__ import annotations
 
-from .tags import SCORE_KINDS, Tagger, TagResult, TagsResult, calibrate_thresholds, read_thresholds, tag
-from .templates import IMAGENET7, SHORT, TEMPLATE_SETS, imagenet_templates, load_templates
-from .zeroshot import (NONE_LABEL, ClassifyResult, Prediction, ZeroShotClassifier, calibrate_none_margin,
-                       check_labels, classifier, classify)
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# Lazy (issue 13): `import cliplens.classify` is cheap; each name imports its submodule on first use.
+#: public name -> submodule that defines it
+_WHERE = {
+    "SCORE_KINDS": ".tags", "Tagger": ".tags", "TagResult": ".tags", "TagsResult": ".tags",
+    "calibrate_thresholds": ".tags", "read_thresholds": ".tags", "tag": ".tags", "IMAGENET7": ".templates",
+    "SHORT": ".templates", "TEMPLATE_SETS": ".templates", "imagenet_templates": ".templates",
+    "load_templates": ".templates", "NONE_LABEL": ".zeroshot", "ClassifyResult": ".zeroshot",
+    "Prediction": ".zeroshot", "ZeroShotClassifier": ".zeroshot", "calibrate_none_margin": ".zeroshot",
+    "check_labels": ".zeroshot", "classifier": ".zeroshot", "classify": ".zeroshot",
+}
 
 __all__ = ["SCORE_KINDS", "Tagger", "TagResult", "TagsResult", "calibrate_thresholds", "read_thresholds", "tag",
            "IMAGENET7", "SHORT", "TEMPLATE_SETS", "imagenet_templates", "load_templates", "NONE_LABEL",
            "ClassifyResult", "Prediction", "ZeroShotClassifier", "calibrate_none_margin", "check_labels",
            "classifier", "classify"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .tags import SCORE_KINDS, Tagger, TagResult, TagsResult, calibrate_thresholds, read_thresholds, tag  # noqa: F401
+    from .templates import IMAGENET7, SHORT, TEMPLATE_SETS, imagenet_templates, load_templates  # noqa: F401
+    from .zeroshot import (NONE_LABEL, ClassifyResult, Prediction, ZeroShotClassifier, calibrate_none_margin,
+                           check_labels, classifier, classify)
+
+
+class _LazyPackage(types.ModuleType):
+    """Keeps a public function bound under its name when its same-named submodule gets imported
+    (e.g. `cliplens.classify.SCORE_KINDS` stays the function), exactly as the eager imports used to."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _LazyPackage
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

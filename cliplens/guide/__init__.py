@@ -13,13 +13,56 @@ for the weight syntax ``(term:1.3)``.
 """
 from __future__ import annotations
 
-from .augment import CutoutConfig, make_cutouts
-from .loop import MODES, GuideConfig, GuideResult, StepInfo, generate, image_to_tensor, parse_size, to_pil
-from .output import png_bytes, read_png_metadata, save_png, save_svg
-from .params import PARAMS, canonical_param, make_param
-from .prompts import WeightedPrompt, format_prompts, parse_prompts
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# Lazy (issue 13): `import cliplens.guide` is cheap; each name imports its submodule on first use.
+#: public name -> submodule that defines it
+_WHERE = {
+    "CutoutConfig": ".augment", "make_cutouts": ".augment", "MODES": ".loop", "GuideConfig": ".loop",
+    "GuideResult": ".loop", "StepInfo": ".loop", "generate": ".loop", "image_to_tensor": ".loop",
+    "parse_size": ".loop", "to_pil": ".loop", "png_bytes": ".output", "read_png_metadata": ".output",
+    "save_png": ".output", "save_svg": ".output", "PARAMS": ".params", "canonical_param": ".params",
+    "make_param": ".params", "WeightedPrompt": ".prompts", "format_prompts": ".prompts",
+    "parse_prompts": ".prompts",
+}
 
 __all__ = ["generate", "GuideConfig", "GuideResult", "StepInfo", "MODES", "PARAMS", "canonical_param",
            "parse_prompts", "format_prompts", "WeightedPrompt", "parse_size", "save_png", "save_svg",
            "read_png_metadata", "png_bytes", "make_param", "make_cutouts", "CutoutConfig", "to_pil",
            "image_to_tensor"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .augment import CutoutConfig, make_cutouts  # noqa: F401
+    from .loop import MODES, GuideConfig, GuideResult, StepInfo, generate, image_to_tensor, parse_size, to_pil  # noqa: F401
+    from .output import png_bytes, read_png_metadata, save_png, save_svg  # noqa: F401
+    from .params import PARAMS, canonical_param, make_param  # noqa: F401
+    from .prompts import WeightedPrompt, format_prompts, parse_prompts  # noqa: F401
+
+
+class _LazyPackage(types.ModuleType):
+    """Keeps a public function bound under its name when its same-named submodule gets imported
+    (e.g. `cliplens.guide.CutoutConfig` stays the function), exactly as the eager imports used to."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _LazyPackage
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -18,13 +18,24 @@ Scales are named apart on purpose: `clip_s` is the paper's 2.5*max(cos, 0) per s
 """
 from __future__ import annotations
 
-from .feedback import Feedback, KeywordScore, Unrequested, keyword_feedback
-from .rank import Ranked, Ranking, keep_winners, rank, rank_images, rank_prompts
-from .scores import (PAPER_W, Manifest, PairScores, ScoreResult, clip_score, folder_pairs, paper_clipscore,
-                     read_manifest, refclipscore, sidecar_prompts, torchmetrics_clipscore)
-from .similarity import SimilarityResult, similarity
-from .text import (LONG_PROMPT_POLICIES, PAPER_PREFIX, LongPromptWarning, TextEncoding, Truncation, encode_prompts,
-                   split_into_windows, truncation_point)
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+# Lazy (issue 13): `import cliplens.judge` is cheap; each name imports its submodule on first use.
+#: public name -> submodule that defines it
+_WHERE = {
+    "Feedback": ".feedback", "KeywordScore": ".feedback", "Unrequested": ".feedback",
+    "keyword_feedback": ".feedback", "Ranked": ".rank", "Ranking": ".rank", "keep_winners": ".rank",
+    "rank": ".rank", "rank_images": ".rank", "rank_prompts": ".rank", "PAPER_W": ".scores", "Manifest": ".scores",
+    "PairScores": ".scores", "ScoreResult": ".scores", "clip_score": ".scores", "folder_pairs": ".scores",
+    "paper_clipscore": ".scores", "read_manifest": ".scores", "refclipscore": ".scores",
+    "sidecar_prompts": ".scores", "torchmetrics_clipscore": ".scores", "SimilarityResult": ".similarity",
+    "similarity": ".similarity", "LONG_PROMPT_POLICIES": ".text", "PAPER_PREFIX": ".text",
+    "LongPromptWarning": ".text", "TextEncoding": ".text", "Truncation": ".text", "encode_prompts": ".text",
+    "split_into_windows": ".text", "truncation_point": ".text",
+}
 
 __all__ = [
     "Feedback", "KeywordScore", "Unrequested", "keyword_feedback",
@@ -34,3 +45,38 @@ __all__ = [
     "LONG_PROMPT_POLICIES", "PAPER_PREFIX", "LongPromptWarning", "TextEncoding", "Truncation", "encode_prompts",
     "split_into_windows", "truncation_point",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .feedback import Feedback, KeywordScore, Unrequested, keyword_feedback  # noqa: F401
+    from .rank import Ranked, Ranking, keep_winners, rank, rank_images, rank_prompts  # noqa: F401
+    from .scores import (PAPER_W, Manifest, PairScores, ScoreResult, clip_score, folder_pairs, paper_clipscore,
+                         read_manifest, refclipscore, sidecar_prompts, torchmetrics_clipscore)
+    from .similarity import SimilarityResult, similarity  # noqa: F401
+    from .text import (LONG_PROMPT_POLICIES, PAPER_PREFIX, LongPromptWarning, TextEncoding, Truncation, encode_prompts,
+                       split_into_windows, truncation_point)
+
+
+class _LazyPackage(types.ModuleType):
+    """Keeps a public function bound under its name when its same-named submodule gets imported
+    (e.g. `cliplens.judge.rank` stays the function), exactly as the eager imports used to."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WHERE and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _LazyPackage
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

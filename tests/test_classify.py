@@ -1,9 +1,7 @@
 """classify: zero-shot labels on the toy world, templates, "none of these", tagging and writers."""
 from __future__ import annotations
 
-import csv
 import json
-import shutil
 
 import numpy as np
 import pytest

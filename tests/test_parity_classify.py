@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `api` fixture is imported from tests/parity.py and requested by name)
 """Parity (issue 12): classify and tag through the Python call, `cliplens ... --json` and the HTTP
 route: same probabilities, the same template default (imagenet7) everywhere, same error shape;
 and the request bounds of issue 14 item 5 live in the request model."""

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `api` fixture is imported from tests/parity.py and requested by name)
 """Parity (issue 12): score, rank and feedback through the Python call, `cliplens ... --json` and the
 HTTP route: same numbers, same defaults, same error shape for a bad item."""
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `api` fixture is imported from tests/parity.py and requested by name)
 """Parity (issue 12): one similarity request through `judge.similarity`, `cliplens similarity --json`
 and `/api/similarity` gives the same numbers, the same shape and the same error shape."""
 from __future__ import annotations

@@ -52,7 +52,7 @@ class Prediction:
     def to_dict(self) -> dict:
         """Strict JSON: a failed image has null label/cosine/margin and its reason in `error`."""
         d = {"image": self.image, "label": self.label or None,
-             "top": [{"label": l, "prob": p} for l, p in self.top], "cosine": self.cosine, "margin": self.margin}
+             "top": [{"label": lab, "prob": p} for lab, p in self.top], "cosine": self.cosine, "margin": self.margin}
         if self.error:
             d["error"] = self.error
         return jsonable(d)

@@ -21,7 +21,7 @@ def test_weighted_prompt_syntax_a1111():
             ps = parse_prompts(text)
         assert sorted((p.text, p.weight) for p in ps) == sorted(want), text
     # colons inside text stay; a weighted group's text is everything up to its last colon
-    ps = parse_prompts("poster, ratio 16:9 | (a cat: 2e-1) | (time 10:30:2)")
+    ps = parse_prompts("poster, ratio 16:9 | (a cat: 0.2) | (time 10:30:2)")
     assert [(p.text, p.weight) for p in ps] == [("poster, ratio 16:9", 1.0), ("a cat", 0.2), ("time 10:30", 2.0)]
     assert format_prompts(parse_prompts(format_prompts(ps))) == format_prompts(ps)
     assert [p.weight for p in parse_prompts(["a", ("b", -2)])] == [1.0, -2.0]

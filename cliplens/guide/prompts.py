@@ -19,18 +19,11 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import InvalidInputError
-
-_NUM = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-#: A1111 weighted group: "(text:1.3)"; the text is everything up to the last colon
-_GROUP = re.compile(r"\((?P<text>[^()]*):\s*(?P<w>" + _NUM + r")\s*\)")
-#: the old guide form, "text:0.5" at the end of a part
-_LEGACY = re.compile(r"^(?P<text>.*):\s*(?P<w>" + _NUM + r")\s*$", re.S)
-
+from ..text.phrases import format_weight, parse_weights
 
 @dataclass(frozen=True)
 class WeightedPrompt:
@@ -47,19 +40,14 @@ def _clean(text: str) -> str:
 
 
 def _parse_part(part: str, source: str) -> list[WeightedPrompt]:
-    groups = list(_GROUP.finditer(part))
-    if groups:
-        out = [_checked(m.group("text"), float(m.group("w")), source) for m in groups]
-        rest = _clean(_GROUP.sub(",", part))
-        return ([_checked(rest, 1.0, source)] if rest else []) + out
-    m = _LEGACY.match(part)
-    if m and m.group("text")[-1:].isdigit() and ":" not in m.group("text"):
-        m = None  # "16:9" is a ratio, not text "16" with weight 9
-    if m:
-        warnings.warn(f"'text:weight' prompts are deprecated; write ({m.group('text').strip()}:{m.group('w')})",
-                      DeprecationWarning, stacklevel=4)
-        return [_checked(m.group("text"), float(m.group("w")), source)]
-    return [_checked(part, 1.0, source)]
+    """One ``|`` part: its unweighted text is one target, each weighted group another."""
+    pieces = parse_weights(part, legacy="guide")  # the one weight syntax (cliplens.text.phrases)
+    base = _clean("".join(p.text if p.weight == 1.0 else "," for p in pieces))
+    out = [_checked(base, 1.0, source)] if base else []
+    out += [_checked(p.text, p.weight, source) for p in pieces if p.weight != 1.0 and p.text.strip()]
+    if not out:
+        _checked("", 1.0, source)  # raises: an empty part
+    return out
 
 
 def _checked(text: str, weight: float, source: str) -> WeightedPrompt:
@@ -116,6 +104,6 @@ def format_prompts(prompts: Sequence[WeightedPrompt]) -> str:
     """
     parts = []
     for p in prompts:
-        plain = p.weight == 1.0 and not any(c in p.text for c in "():|")
-        parts.append(p.text if plain else f"({p.text}:{p.weight:g})")
+        plain = p.weight == 1.0 and not any(c in p.text for c in "():|[]\\")
+        parts.append(p.text if plain else f"({p.text}:{p.weight:g})" if p.weight == 1.0 else format_weight(p.text, p.weight))
     return " | ".join(parts)

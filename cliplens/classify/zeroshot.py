@@ -61,7 +61,7 @@ class Prediction:
 def check_labels(labels: Sequence[str]) -> list[str]:
     """Validate labels: non-empty, unique strings, at least one."""
     if isinstance(labels, str):
-        raise InvalidInputError("give labels as a list (e.g. --labels cat,dog), not one string")
+        raise InvalidInputError("labels must be a list of strings (e.g. [\"cat\", \"dog\"]), not one string")
     out = [str(x).strip() for x in labels]
     if not out:
         raise InvalidInputError("no labels: give at least one label (two or more for a real choice)")

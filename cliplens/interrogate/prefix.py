@@ -67,8 +67,10 @@ class _OpenClipTower(_Tower):
 
     @staticmethod
     def supports(model: nn.Module) -> bool:
-        from open_clip.transformer import ResidualAttentionBlock
-
+        try:
+            from open_clip.transformer import ResidualAttentionBlock
+        except ImportError:
+            return False
         blocks = getattr(getattr(model, "transformer", None), "resblocks", None)
         if blocks is None or not hasattr(model, "token_embedding") or getattr(model, "attn_mask", None) is None:
             return False
@@ -153,9 +155,10 @@ class PrefixScorer:
         self.tower: _Tower | None = None
         model = getattr(encoder, "model", None)
         if encoder.trims_padding and model is not None and encoder.eot_id is not None:
-            if encoder.backend == "openclip" and _OpenClipTower.supports(model):
+            # recognised by the tower's structure, not by the backend's name
+            if _OpenClipTower.supports(model):
                 self.tower = _OpenClipTower(model)
-            elif encoder.backend == "hf" and _HFTower.supports(model):
+            elif _HFTower.supports(model):
                 self.tower = _HFTower(model)
         tok = encoder.tokenize(["x"])[0].tolist()
         self.bos_id = int(tok[0])

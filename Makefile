@@ -36,12 +36,15 @@ browser:
 
 ## lint: ruff (pyflakes/pycodestyle/bugbear) and the import layering contracts (pyproject.toml)
 lint: install
-	$(BIN)/ruff check cliplens tests benchmarks scripts
-	$(BIN)/lint-imports
+	status=0; $(BIN)/ruff check cliplens tests benchmarks scripts || status=1; \
+	$(BIN)/lint-imports || status=1; exit $$status
 
-## test: lint, the wheel-install check, and the whole suite (unit, services, real browser)
-test: install browser lint
-	CLIPLENS_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -q
+## test: lint, the wheel-install check, and the whole suite (unit, services, real browser);
+## the suite runs even when lint fails, and the target fails if either did
+test: install browser
+	status=0; $(MAKE) --no-print-directory lint || status=1; \
+	CLIPLENS_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadgroup -q || status=1; \
+	exit $$status
 
 ## test-fast: skip the browser, service and wheel-install tests
 test-fast: install

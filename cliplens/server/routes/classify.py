@@ -17,7 +17,7 @@ from ... import defaults
 from ...errors import InvalidInputError
 from ..deps import get_state
 from ..state import ServerState
-from .judge import FormModel, Images, Text, image_items, renamed, split_form_list, vocabulary_arg
+from .judge import FormModel, Images, Text, image_items, renamed, split_form_list, vocabulary_arg, within_limits
 
 router = APIRouter(prefix="/api", tags=["classify"])
 
@@ -84,6 +84,7 @@ async def classify(st: Annotated[ServerState, Depends(get_state)], form: Annotat
     from ...classify import classify as classify_fn
     from ..inputs import read_uploads
 
+    within_limits(st, form.labels, "labels")
     uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ..config import Limits
 from ..deps import get_state
 from ..inputs import read_uploads
 from ..state import ServerState
-from .judge import FormModel, Images, image_items, renamed, split_form_list
+from .judge import FormModel, Images, image_items, renamed, split_form_list, within_limits
 
 router = APIRouter(prefix="/api", tags=["core"])
 
@@ -85,6 +85,7 @@ async def similarity(st: Annotated[ServerState, Depends(get_state)], form: Annot
     """
     from ...judge import similarity as similarity_fn
 
+    within_limits(st, form.texts, "texts")
     uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:

@@ -94,6 +94,18 @@ def image_items(st: ServerState, uploads: list[tuple[str, bytes]], paths: list[s
     return names, items
 
 
+def within_limits(st: ServerState, texts: list[str] | None, what: str) -> None:
+    """The served instance's own text limits (`create_app(limits=...)`), which may be stricter than the
+    static bounds of the form models (those use the default `Limits()`)."""
+    lim = st.config.limits
+    texts = texts or []
+    if len(texts) > lim.max_texts:
+        raise InvalidInputError(f"{len(texts)} {what}; the limit is {lim.max_texts}")
+    for t in texts:
+        if len(t) > lim.max_text_chars:
+            raise InvalidInputError(f"one of the {what} has {len(t)} characters; the limit is {lim.max_text_chars}")
+
+
 def renamed(errors: list[ItemError], names: list[str], offset: int = 0) -> list[ItemError]:
     """The same errors with the client's names for its images (not the server's paths or '<bytes>')."""
     return [replace(e, source=names[e.index - offset]) if 0 <= e.index - offset < len(names) else e for e in errors]
@@ -146,6 +158,7 @@ async def score(st: Annotated[ServerState, Depends(get_state)], form: Annotated[
     """
     from ...judge import clip_score
 
+    within_limits(st, form.prompts, "prompts")
     refs = None
     if form.references:
         try:
@@ -188,6 +201,7 @@ async def rank(st: Annotated[ServerState, Depends(get_state)], form: Annotated[R
 
     if (form.prompt is None) == (not form.prompts):
         raise InvalidInputError("give either 'prompt' (rank images) or 'prompts' (rank prompts for one image)")
+    within_limits(st, form.prompts if form.prompts else [form.prompt], "prompts")
     uploads = await read_uploads(images, st.config.limits)
 
     def work(enc) -> dict[str, Any]:
@@ -230,6 +244,7 @@ async def feedback(st: Annotated[ServerState, Depends(get_state)], form: Annotat
     from ...judge import keyword_feedback
 
     lim = st.config.limits
+    within_limits(st, [form.prompt, *(form.phrases or [])], "prompt and phrases")
     vocab = vocabulary_arg(form.vocabulary, lim)
     uploads = await read_uploads([image] if image else [], lim)
 
@@ -245,4 +260,4 @@ async def feedback(st: Annotated[ServerState, Depends(get_state)], form: Annotat
     return await st.run_locked(form.model, work)
 
 
-__all__ = ["router", "FormModel", "image_items", "renamed", "split_form_list", "vocabulary_arg", "Text", "Images"]
+__all__ = ["router", "FormModel", "image_items", "renamed", "within_limits", "split_form_list", "vocabulary_arg", "Text", "Images"]

@@ -104,9 +104,7 @@ def test_similarity_repeated_text_fields(client):
     ([("images", ("big.png", png_bytes((1200, 1000)), "image/png"))], {"texts": "x"}, "pixel"),
     ([("images", ("a.png", png_bytes(), "image/png"))], {"texts": json.dumps(["ok", ""])}, "empty"),
     ([("images", ("a.png", png_bytes(), "image/png"))], {"texts": "x" * 5000}, "characters"),
-    pytest.param([("images", ("a.png", png_bytes(), "image/png"))], {"texts": json.dumps(["t"] * 60)}, "limit",
-                 marks=pytest.mark.xfail(strict=True, reason="routes/core.py: SimilarityForm bounds come from a "
-                                         "module-level Limits(), so create_app(limits=...) max_texts is not applied")),
+    ([("images", ("a.png", png_bytes(), "image/png"))], {"texts": json.dumps(["t"] * 60)}, "limit"),
 ])
 def test_similarity_bad_inputs_are_refused_or_item_errors(client, files, data, needle):
     """A bad request is one 4xx `{error, type}`; a bad item in a good request is an ItemError (issue 12)."""

@@ -10,12 +10,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from ... import defaults
 from ...compose import TARGETS, compose, lint_prompt
 from ...errors import InvalidInputError
 from ..deps import get_state
+from ..disconnect import check_gone, run_abandonable
 from ..state import ServerState
 
 router = APIRouter(prefix="/api", tags=["compose"])
@@ -55,13 +55,20 @@ async def compose_endpoint(req: ComposeRequest, st: Annotated[ServerState, Depen
     `comfyui` holds ready API-format node inputs.
     """
     _check_len(st, req.text)
-    r = await run_in_threadpool(lambda: compose(req.text, req.target, input_format=req.input_format,
-                                                emphasis=req.emphasis, syntax=req.syntax, chunk=req.chunk))
-    return r.to_dict()
+    def work(gone):
+        check_gone(gone)  # no model lock to wait for (tokenizers only): dropped if the client already left
+        return compose(req.text, req.target, input_format=req.input_format,
+                       emphasis=req.emphasis, syntax=req.syntax, chunk=req.chunk)
+
+    return (await run_abandonable(work)).to_dict()
 
 
 @router.post("/lint", summary="Lint a CLIP prompt: code syntax, over-long text, duplicates, sentences")
 async def lint_endpoint(req: LintRequest, st: Annotated[ServerState, Depends(get_state)]) -> dict[str, Any]:
     """`compose.lint_prompt(text)` as JSON (what `cliplens prompt lint --json` prints)."""
     _check_len(st, req.text)
-    return (await run_in_threadpool(lint_prompt, req.text)).to_dict()
+    def work(gone):
+        check_gone(gone)
+        return lint_prompt(req.text)
+
+    return (await run_abandonable(work)).to_dict()

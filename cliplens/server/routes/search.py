@@ -31,6 +31,7 @@ from ...models import load_encoder
 from ...search import Filters, Index, Term, dedupe, open_index, search
 from ...search.query import text_term
 from ..deps import get_state
+from ..disconnect import check_gone, run_abandonable
 from ..files import PathForbiddenError
 from ..inputs import check_texts, decode_images, parse_texts, read_uploads
 from ..state import ServerState
@@ -82,6 +83,22 @@ def _bind_encoder(st: ServerState, idx: Index):
         return idx.bind_encoder([sm.encoder for sm in st.models.values()],
                                 load=lambda m: load_encoder(m, device=st.config.device,
                                                             precision=st.config.precision))
+
+
+async def _run_on_index(st: ServerState, idx: Index, fn) -> Any:
+    """Run `fn(enc)` on a worker thread holding the index model's lock, via the state's `run_with`.
+
+    Like the other routes' `st.run_locked`, work whose client disconnected before it started is
+    dropped: binding (maybe loading) the model and waiting for its lock both give up on a disconnect.
+    """
+    enc = idx.bound_encoder
+    if enc is None:
+        def bind(gone) -> Any:
+            check_gone(gone)
+            return _bind_encoder(st, idx)
+
+        enc = await run_abandonable(bind)
+    return await st.run_with(enc, lambda: fn(enc))
 
 
 def _lexical(st: ServerState, requested: str) -> list[str]:
@@ -201,17 +218,13 @@ async def search_text(req: SearchRequest, st: Annotated[ServerState, Depends(get
     name, idx = _index(st, req.index)
     flt = _filters(st, req.folders, req.min_width, req.min_height)
 
-    def work() -> dict[str, Any]:
-        enc = _bind_encoder(st, idx)
+    def work(enc) -> dict[str, Any]:
         t0 = time.perf_counter()
-        with st.lock_for(enc):
-            result = search(idx, req.query, top_k=req.top_k, threshold=req.threshold, filters=flt,
-                            on_error=req.on_error, open_image=_opener(st))
+        result = search(idx, req.query, top_k=req.top_k, threshold=req.threshold, filters=flt,
+                        on_error=req.on_error, open_image=_opener(st))
         return _response(name, result, t0, query=req.query)
 
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(work)
+    return await _run_on_index(st, idx, work)
 
 
 @router.post("/search/image", summary="Search an index with an uploaded image (plus or minus texts)")
@@ -236,22 +249,18 @@ async def search_image(
     if len(uploads) + (1 if path else 0) != 1:
         raise InvalidInputError("give one query image: upload it as 'image' or name its 'path'")
 
-    def work() -> dict[str, Any]:
+    def work(enc) -> dict[str, Any]:
         if uploads:
             names, imgs = decode_images(uploads, [], st.roots, lim)
             first = Term.image(imgs[0], name=names[0])
         else:
             first = Term.image(str(served_path(st, path)), name=path)
         terms = [first] + [text_term(t, 1.0) for t in plus] + [text_term(t, -1.0) for t in minus]
-        enc = _bind_encoder(st, idx)
         t0 = time.perf_counter()
-        with st.lock_for(enc):
-            result = search(idx, terms, top_k=top_k, threshold=threshold, on_error="raise", open_image=_opener(st))
+        result = search(idx, terms, top_k=top_k, threshold=threshold, on_error="raise", open_image=_opener(st))
         return _response(name, result, t0, query=first.value)
 
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(work)
+    return await _run_on_index(st, idx, work)
 
 
 @router.post("/dedupe", summary="Groups of near-duplicate images in an index")
@@ -264,7 +273,8 @@ async def dedupe_route(req: DedupeRequest, st: Annotated[ServerState, Depends(ge
     name, idx = _index(st, req.index)
     flt = _filters(st, req.folders, None, None)
 
-    def work() -> dict[str, Any]:
+    def work(gone) -> dict[str, Any]:
+        check_gone(gone)  # no model involved (stored vectors only): dropped when the client already left
         t0 = time.perf_counter()
         out = dedupe(idx, threshold=req.threshold, filters=flt).to_dict()
         for g in out["groups"]:
@@ -272,9 +282,7 @@ async def dedupe_route(req: DedupeRequest, st: Annotated[ServerState, Depends(ge
             g["duplicates"] = [_urls(name, d) for d in g["duplicates"]]
         return {**out, "index": name, "ms": round((time.perf_counter() - t0) * 1000, 2)}
 
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(work)
+    return await run_abandonable(work)
 
 
 # ---------------------------------------------------------------- files and thumbnails

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DEFAULT_TIMEOUT = 120
 
-MARKER = re.compile(r"<!--\s*run(?:\[(?P<flags>[^\]]*)\])?\s*:\s*(?P<cmd>.*?)\s*-->", re.S)
+MARKER = re.compile(r"^[ \t]*<!--\s*run(?:\[(?P<flags>[^\]]*)\])?\s*:\s*(?P<cmd>.*?)\s*-->", re.S | re.M)   # at a line start
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)(?P<info>[^\n`]*)\n", re.M)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -162,7 +162,7 @@ class Runner:
                                   stderr=subprocess.STDOUT, timeout=timeout)
             out = proc.stdout.decode("utf-8", errors="replace")
         except subprocess.TimeoutExpired:
-            out = f"(timed out after {timeout:.0f} s)"
+            raise TimeoutError(f"timed out after {timeout:.0f} s: {cmd.splitlines()[0][:70]}") from None
         out = ANSI.sub("", out)
         for path in (str(self.work.resolve()), str(self.work), str(ROOT)):
             out = out.replace(path + os.sep, "").replace(path, ".")
@@ -196,7 +196,12 @@ def process(readme: Path, *, check: bool, only: str | list[str] | None = None, i
     try:
         for i in selected(blocks, only, include_slow or not check):
             b = blocks[i]
-            outs = runner.run(b)
+            try:
+                outs = runner.run(b)
+            except TimeoutError as exc:   # never write a timeout into the README; a check fails on it
+                log(f"README.md:{b.line}: TIMEOUT {exc}")
+                drift.append(f"README.md:{b.line}: {exc} (raise it with run[timeout=N])")
+                continue
             if not b.shown:
                 log(f"README.md:{b.line}: ran (setup) {b.cmd.splitlines()[0][:70]}")
                 continue

@@ -5,7 +5,9 @@ says what the code does (or the code does what the README says).
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
+import json
 import re
 import shutil
 from pathlib import Path
@@ -54,7 +56,7 @@ def served(tmp_path_factory, toyclip):
     shutil.copy(sorted(FIXTURES.glob("*.png"))[0], outside / "exists.png")
     app = create_app(models=["toyclip"], index_dirs=[tmp / "idx"], device="cpu")
     with TestClient(app, base_url="http://127.0.0.1") as c:
-        yield {"client": c, "outside": outside.resolve(), "gallery": gallery.resolve()}
+        yield {"client": c, "app": app, "outside": outside.resolve(), "gallery": gallery.resolve()}
 
 
 def test_limits_quoted_in_readme_are_the_defaults():
@@ -157,3 +159,49 @@ def test_at_path_outside_the_folders_is_an_item_error_whether_or_not_it_exists(s
     assert answers[0] == answers[1]
     r = c.post("/api/search", json={"query": str(out / "exists.png"), "top_k": 1})
     assert r.status_code == 200 and [t["kind"] for t in r.json()["terms"]] == ["text"] and not r.json()["errors"]
+
+
+def test_a_search_waiting_for_the_model_is_dropped_when_its_client_leaves(served, monkeypatch):
+    """README: "A request still waiting for the model when its client disconnects is dropped before
+    it starts" -- for search too (its route waits on the index model's lock through `run_with`)."""
+    _claim(r"A request still waiting for the model when its client disconnects is dropped before it starts")
+    from cliplens.server.routes import search as route
+
+    c, app = served["client"], served["app"]
+    assert c.post("/api/search", json={"query": "a red circle", "top_k": 1}).status_code == 200  # binds the model
+    st = app.state.cl
+    _, idx = route._index(st, None)
+    lock = st.lock_for(idx.bound_encoder)
+    ran: list[str] = []
+    real = route.search
+    monkeypatch.setattr(route, "search", lambda *a, **k: ran.append("search") or real(*a, **k))
+    body = json.dumps({"query": "a red circle", "top_k": 1}).encode()
+    sent: list[dict] = []
+
+    async def main() -> None:
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+        async def receive() -> dict:
+            if messages:
+                return messages.pop(0)
+            await asyncio.sleep(0.2)  # the client leaves while the model is busy
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/api/search", "raw_path": b"/api/search", "query_string": b"",
+                 "root_path": "", "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                                              (b"content-length", str(len(body)).encode())],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80)}
+        await app(scope, receive, send)
+
+    lock.acquire()  # another request holds the model
+    try:
+        asyncio.run(asyncio.wait_for(main(), 10))
+    finally:
+        lock.release()
+    assert ran == []
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert not starts or starts[0]["status"] == 499

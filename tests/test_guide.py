@@ -31,7 +31,9 @@ def test_similarity_rises(toyclip, mode):
 
 @pytest.mark.parametrize("param", ["pixels", "pyramid", "fourier"])
 def test_other_parametrisations_also_climb(toyclip, param):
-    res = generate(toyclip, PROMPT, param=param, seed=0, **FAST)
+    # the Fourier image starts grey and the pyramid opens its fine levels late: they need more steps
+    steps = 12 if param == "pixels" else 30
+    res = generate(toyclip, PROMPT, param=param, seed=0, **{**FAST, "steps": steps})
     assert res.history[-1][1] > res.history[0][1] + 0.1, res.history
 
 
@@ -89,7 +91,8 @@ def test_init_image_strength(toyclip, tw):
     arr = np.asarray(init, np.float32) / 255
 
     def dist(strength: float) -> float:
-        res = generate(toyclip, PROMPT, init_image=init, init_strength=strength, seed=0, **FAST)
+        # a pixel-family image can hold the init picture exactly (shapes only take its mean colour)
+        res = generate(toyclip, PROMPT, init_image=init, init_strength=strength, seed=0, param="fourier", **FAST)
         return float(np.abs(np.asarray(res.image, np.float32) / 255 - arr).mean())
 
     keep, free = dist(0.0), dist(1.0)
@@ -120,7 +123,7 @@ def test_png_stores_prompt_and_settings(tiny_encoder, tmp_path):
     res = generate(tiny_encoder, "a red star, (blurry:-0.5)", config=GuideConfig(steps=2, cutouts=2, size=(16, 24)))
     save_png(res, tmp_path / "o.png")
     meta = read_png_metadata(tmp_path / "o.png")
-    assert meta["prompt"] == "a red star, (blurry:-0.5)"
+    assert meta["prompt"] == "a red star | (blurry:-0.5)"
     assert meta["settings"]["size"] == [24, 16] and meta["settings"]["steps"] == 2
     with pytest.raises(InvalidInputError, match="png"):
         save_png(res, tmp_path / "o.jpg")

@@ -1,8 +1,9 @@
 """`cliplens <verb>`: a thin layer over the library; errors become one line and exit code 2.
 
-Each capability keeps its verbs in its own module here; importing the module registers them.
-Those modules import only typer/rich (and light cliplens modules) at top level, so `cliplens --help`
-starts fast; the library is imported inside each command function.
+Each capability keeps its verbs in its own module here; importing the module registers them on `app`.
+They are NOT imported here: the root group (cli/app.py, VERBS) lists every verb from a static table and
+imports a verb's module only when that verb runs (issue 13, fast start). The modules themselves import
+only typer/rich (and light cliplens modules) at top level; the library is imported inside each command.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import sys
 
 from ..errors import CliplensError
 from .app import app
-from . import models_cmd, embed_cmd, serve_cmd, guide_cmd, compose_cmd, search_cmd, interrogate_cmd, judge_cmd, classify_cmd, similarity_cmd, comfyui_cmd  # noqa: F401,E402  (register verbs)
 
 __all__ = ["app", "main"]
 

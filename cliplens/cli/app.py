@@ -5,7 +5,8 @@ should start about as fast as `python -c "import typer, rich"` (benchmarks/start
 """
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Annotated, Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -22,11 +23,131 @@ def report_error(exc: BaseException) -> None:
     err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
-class CliplensGroup(TyperGroup):
-    """The root command: any `CliplensError` from a verb becomes one line and exit code 2.
+#: Every top-level verb: name -> (module under cliplens/cli/ that registers it, its one-line help).
+#: The root group lists these names and helps without importing the modules (issue 13: `cliplens --help`
+#: and `cliplens prompt lint` must not pay for building all 20 verbs' parsers); a verb's module is
+#: imported only when that verb runs or its own help is asked for. The help is the first paragraph of
+#: the verb's real help; tests/test_cli_lazy.py checks both stay equal. A new verb: add a row here.
+VERBS: dict[str, tuple[str, str]] = {
+    "models": ("models_cmd", "List model presets and whether each is available offline."),
+    "embed": ("embed_cmd", "Embed images into unit vectors and save them, skipping (and reporting) unreadable files."),
+    "serve": ("serve_cmd", "Serve every capability over HTTP with a web page (FastAPI + uvicorn)."),
+    "guide": ("guide_cmd", "Generate an image from text by gradient ascent on CLIP similarity."),
+    "search": ("search_cmd", "Search an index by text, image, or both combined with + and -."),
+    "dedupe": ("search_cmd", "Find groups of near-duplicate images; optionally move or delete all but the best of each."),
+    "interrogate": ("interrogate_cmd", "Turn an image into a prompt: caption + the vocabulary phrases CLIP finds in it."),
+    "score": ("judge_cmd", "Score images against prompts: cosine, clip_s (paper, 0..2.5) and clipscore_100 "
+                           "(torchmetrics, 0..100)."),
+    "rank": ("judge_cmd", "Best-of-N: rank N images for a prompt (or N prompts for an image), keep the top K."),
+    "feedback": ("judge_cmd", "Which words of the prompt show in the image (and what shows that was not asked for)."),
+    "classify": ("classify_cmd", "Zero-shot classification: the most likely of your labels for each image "
+                                 "(template ensembles)."),
+    "tag": ("classify_cmd", "Multi-label tags from a vocabulary, with per-tag thresholds; CSV/JSONL, .txt or XMP "
+                            "sidecars."),
+    "similarity": ("similarity_cmd", "Cosine similarity between A and each B (text-image, image-image or text-text)."),
+    "prompt": ("compose_cmd", "Compose prompts for multi-encoder models (Flux, SD3, SDXL, SD1.5) and lint CLIP prompts. "
+                              "No model weights are loaded: tokenizers only."),
+    "index": ("search_cmd", "Build and maintain a search index (a folder bound to one model)."),
+    "comfyui": ("comfyui_cmd", "ComfyUI: install the cliplens custom nodes."),
+}
 
-    Done here (not only in `main()`) so the same happens in-process, e.g. under typer's CliRunner.
+
+def _build_verb(name: str) -> Any:
+    """Import the module that registers `name` on `app` and build just that verb's click command (or group)."""
+    import importlib
+
+    import typer.main as typer_main
+
+    importlib.import_module(f"{__package__}.{VERBS[name][0]}")
+    for info in app.registered_commands:
+        if (info.name or typer_main.get_command_name(info.callback.__name__)) == name:
+            return typer_main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                                    rich_markup_mode=app.rich_markup_mode)
+    for group in app.registered_groups:
+        if (group.name or typer_main.solve_typer_info_defaults(group).name) == name:
+            return typer_main.get_group_from_info(group, pretty_exceptions_short=app.pretty_exceptions_short,
+                                                  rich_markup_mode=app.rich_markup_mode,
+                                                  suggest_commands=app.suggest_commands)
+    raise LookupError(f"cliplens.cli.{VERBS[name][0]} does not register a command named {name!r}")
+
+
+class _LazyCommands(MutableMapping):
+    """The root group's `commands`: every name in VERBS is a key; the value is built on first access.
+
+    A mapping (not only `get_command`) so code that walks `group.commands.items()` (tests, docs) still sees
+    every verb; commands built before (a verb module imported earlier) are used as they are.
     """
+
+    def __init__(self, built: Mapping[str, Any]):
+        self._built = dict(built)
+
+    def loaded(self, name: str) -> bool:
+        return name in self._built
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in VERBS:
+                raise KeyError(name)
+            self._built[name] = _build_verb(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, cmd: Any) -> None:
+        self._built[name] = cmd
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from VERBS
+        yield from (n for n in self._built if n not in VERBS)
+
+    def __len__(self) -> int:
+        return len(VERBS) + sum(n not in VERBS for n in self._built)
+
+    def __contains__(self, name: object) -> bool:
+        return name in VERBS or name in self._built
+
+
+class CliplensGroup(TyperGroup):
+    """The root command: verbs load lazily, and any `CliplensError` from a verb becomes one line and exit 2.
+
+    Lazy: `cliplens --help` and shell completion of verb names read VERBS (no verb module imported);
+    `cliplens <verb> ...` imports only that verb's module. The error handling is done here (not only in
+    `main()`) so the same happens in-process, e.g. under typer's CliRunner.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands(self.commands)
+        self._summaries_only = False
+
+    def _summary(self, name: str) -> Any:
+        """A stand-in carrying only the name and one-line help, for listings (help, completion)."""
+        from typer.core import TyperCommand
+
+        return TyperCommand(name=name, help=VERBS[name][1])
+
+    def list_commands(self, ctx):  # type: ignore[override]
+        return list(self.commands)   # the names only: TyperGroup's version would build every verb
+
+    def get_command(self, ctx, cmd_name):  # type: ignore[override]
+        if self._summaries_only and cmd_name in VERBS and not self.commands.loaded(cmd_name):
+            return self._summary(cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx, formatter):  # type: ignore[override]
+        self._summaries_only = True
+        try:
+            return super().format_help(ctx, formatter)
+        finally:
+            self._summaries_only = False
+
+    def shell_complete(self, ctx, incomplete):  # type: ignore[override]
+        self._summaries_only = True
+        try:
+            return super().shell_complete(ctx, incomplete)
+        finally:
+            self._summaries_only = False
 
     def invoke(self, ctx):  # type: ignore[override]
         try:

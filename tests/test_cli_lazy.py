@@ -1,0 +1,108 @@
+"""The lazy root command (issue 13, fast start): `cliplens --help`, completion of verb names and
+`cliplens <verb>` import only what they need, and the static verb table cannot drift from the verbs."""
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from cliplens.cli import app
+from cliplens.cli.app import VERBS
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_DIR = ROOT / "cliplens" / "cli"
+runner = CliRunner()
+
+
+def _probe(code: str) -> dict:
+    """Run `code` in a fresh interpreter; it must print one JSON object last (fresh sys.modules)."""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT,
+                         env={"CLIPLENS_OFFLINE": "1", "PATH": "", "HOME": str(Path.home()), "COLUMNS": "100"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+_HELP = ("import sys, json\nfrom typer.testing import CliRunner\nfrom cliplens.cli import app\n"
+         "r = CliRunner().invoke(app, {args!r}, terminal_width=100)\n"
+         "print(json.dumps({{'code': r.exit_code, 'out': r.stdout,\n"
+         "  'verbs': sorted(m for m in sys.modules if m.startswith('cliplens.cli.') and m.endswith('_cmd'))}}))")
+
+
+def _all_verb_modules() -> list[str]:
+    return sorted(p.stem for p in CLI_DIR.glob("*_cmd.py"))
+
+
+def test_root_help_imports_no_verb_module_and_lists_every_verb():
+    got = _probe(_HELP.format(args=["--help"]))
+    assert got["code"] == 0
+    assert got["verbs"] == [], f"`cliplens --help` imported {got['verbs']}"
+    for name, (_, summary) in VERBS.items():
+        assert name in got["out"] and summary.split()[0] in got["out"]
+
+
+def test_a_verb_imports_only_its_own_module():
+    got = _probe(_HELP.format(args=["prompt", "lint", "a red circle, a red circle"]))
+    assert got["code"] in (0, 1), got["out"]
+    assert got["verbs"] == ["cliplens.cli.compose_cmd"]
+
+
+def test_lazy_root_help_is_identical_to_the_eagerly_built_one():
+    """The listing from the static table == the listing typer renders from the real commands."""
+    code = _HELP.format(args=["--help"]) + (
+        f"\nimport importlib\nfor m in {_all_verb_modules()!r}: importlib.import_module('cliplens.cli.' + m)\n"
+        "e = CliRunner().invoke(app, ['--help'], terminal_width=100)\n"
+        "print(json.dumps({'lazy': r.stdout, 'eager': e.stdout}))")
+    got = _probe(code)
+    assert got["lazy"] == got["eager"]
+
+
+def test_verb_table_matches_the_registered_verbs():
+    """Every verb a *_cmd module registers is in VERBS with the right module and the first paragraph of its
+    real help (so `cliplens --help` can neither miss a verb nor show a stale summary)."""
+    for m in _all_verb_modules():
+        importlib.import_module(f"cliplens.cli.{m}")
+    registered = {}
+    for info in app.registered_commands:
+        registered[info.name or typer.main.get_command_name(info.callback.__name__)] = info.callback.__module__
+    for group in app.registered_groups:
+        cb_mod = next(m for m in _all_verb_modules()
+                      if any(v is group.typer_instance for v in vars(sys.modules[f"cliplens.cli.{m}"]).values()))
+        registered[group.name] = f"cliplens.cli.{cb_mod}"
+    assert registered == {n: f"cliplens.cli.{mod}" for n, (mod, _) in VERBS.items()}
+    root = typer.main.get_command(app)
+    for name, (_, summary) in VERBS.items():
+        cmd = root.commands[name]
+        real = inspect.cleandoc(cmd.short_help or cmd.help or "").split("\n\n")[0].strip()
+        assert summary == real, f"VERBS[{name!r}] help drifted from the command's docstring"
+
+
+def test_walking_root_commands_still_reaches_every_verb():
+    root = typer.main.get_command(app)
+    names = [n for n, c in root.commands.items() if c is not None and c.name == n]
+    assert names == list(VERBS)
+    assert set(root.commands["prompt"].commands) >= {"compose", "lint"}
+
+
+def test_verb_help_is_the_verbs_own_help():
+    res = runner.invoke(app, ["score", "--help"], terminal_width=100)
+    assert res.exit_code == 0 and "--prompt" in res.stdout
+
+
+def test_completion_of_verb_names_and_subcommands():
+    env = {"_CLIPLENS_COMPLETE": "complete_bash", "COMP_WORDS": "cliplens s", "COMP_CWORD": "1"}
+    res = runner.invoke(app, [], env=env, prog_name="cliplens")
+    assert set(res.stdout.split()) == {n for n in VERBS if n.startswith("s")}, res.output
+    env = {"_CLIPLENS_COMPLETE": "complete_bash", "COMP_WORDS": "cliplens prompt l", "COMP_CWORD": "2"}
+    res = runner.invoke(app, [], env=env, prog_name="cliplens")
+    assert res.stdout.split() == ["lint"], res.output
+
+
+def test_a_mistyped_verb_is_a_usage_error_with_a_suggestion():
+    res = runner.invoke(app, ["scroe"])
+    assert res.exit_code == 2 and "score" in res.output and "Traceback" not in res.output

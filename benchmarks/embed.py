@@ -22,7 +22,6 @@ and phrases_per_s (plus the peer figures and details).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform

@@ -133,7 +133,7 @@ def bench_size(n: int, n_queries: int, flat_queries: int, hnsw: bool, store: boo
     threads0 = faiss.omp_get_max_threads()
     for th in sorted({1, threads0}):  # report the peer at its best thread count
         faiss.omp_set_num_threads(th)
-        found, lat = timed_queries(lambda q: flat.search(q, 10)[1][0], queries[:flat_queries])
+        found, lat = timed_queries(lambda q, index=flat: index.search(q, 10)[1][0], queries[:flat_queries])
         per_threads[th] = {"p50_ms": float(np.median(lat)), "p99_ms": float(np.percentile(lat, 99)),
                            "recall_at_10": recall(found, truth[:flat_queries]), "queries": flat_queries, "threads": th}
         log(f"[{n}] faiss flat ({th} thread{'s' if th > 1 else ''}): p50 {per_threads[th]['p50_ms']:.2f} ms")
@@ -156,7 +156,7 @@ def bench_size(n: int, n_queries: int, flat_queries: int, hnsw: bool, store: boo
     sweep = {}
     for nprobe in sorted({8, 16, default_nprobe, 64}):
         ivf.nprobe = nprobe
-        found, lat = timed_queries(lambda q: ivf.search(q, 10)[0].ids, queries)
+        found, lat = timed_queries(lambda q, index=ivf: index.search(q, 10)[0].ids, queries)
         sweep[nprobe] = {"p50_ms": float(np.median(lat)), "p99_ms": float(np.percentile(lat, 99)),
                          "recall_at_10": recall(found, truth)}
         log(f"[{n}] ivf nlist={ivf._index.nlist} nprobe={nprobe}: p50 {sweep[nprobe]['p50_ms']:.2f} ms "

@@ -26,7 +26,7 @@ Put an HTML comment with the command right before a fenced block; the block's co
 
 Commands run with bash, in order, in one scratch directory per run (so `--out x.csv` never litters the
 repository) that holds links to `assets/` and `cliplens/`, with `.venv/bin` first on PATH and
-CLIPLENS_OFFLINE=1, CLIPLENS_QUIET=1, COLUMNS=100, NO_COLOR=1. Paths of the scratch directory and of the
+CLIPLENS_OFFLINE=1, CLIPLENS_QUIET=1, COLUMNS=100, NO_COLOR=1, and a fresh CLIPLENS_CACHE per block. Paths of the scratch directory and of the
 repository are written as `.`. Blocks keep their fence's info string (```text, ```console...).
 
 `--check` compares after normalising what legitimately varies between runs: timings (`1.43s`, `31 ms`),
@@ -154,6 +154,10 @@ class Runner:
         self.env.pop("FORCE_COLOR", None)
 
     def run(self, block: Block) -> list[str]:
+        # a fresh cache per block: what a block shows ("0 from cache") must not depend on which other
+        # blocks ran before it (--check skips the slow ones, --only runs a few)
+        self.blocks_run = getattr(self, "blocks_run", 0) + 1
+        self.env["CLIPLENS_CACHE"] = str(self.work / f".cache-{self.blocks_run}")
         return [self.run_one(cmd, block.timeout) for cmd in block.commands]
 
     def run_one(self, cmd: str, timeout: float) -> str:

@@ -1,7 +1,6 @@
 """embed_images: the cache, bad files, output formats, the CLI verb (CPU, tiny/toy models)."""
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path

@@ -2,7 +2,6 @@
 fixed-shape batches, fast tokenization and length-bucketed text batches (CPU, tiny models)."""
 from __future__ import annotations
 
-import io
 import random
 import shutil
 from pathlib import Path

@@ -91,7 +91,7 @@ def classify_cmd(
 ) -> None:
     """Zero-shot classification: the most likely of your labels for each image (template ensembles).
 
-    Example: [bold]cliplens classify assets/toyworld/fixtures/224 --labels circle,square,star,heart --model toyclip[/bold]
+    Example: [bold]cliplens classify photos/ --labels circle,square,star,heart --model toyclip[/bold]
     """
     from ..classify import NONE_LABEL, classify
 

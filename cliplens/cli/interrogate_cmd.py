@@ -66,7 +66,7 @@ def interrogate_cmd(
 ) -> None:
     """Turn an image into a prompt: caption + the vocabulary phrases CLIP finds in it.
 
-    Example: [bold]cliplens interrogate assets/examples/toyworld.png --model toyclip --mode best[/bold]
+    Example: [bold]cliplens interrogate photo.png --model toyclip --mode best[/bold]
 
     A folder writes one prompt per image (resumable): [bold]cliplens interrogate shots/ --model toyclip --format jsonl[/bold]
 

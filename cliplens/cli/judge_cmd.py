@@ -55,7 +55,7 @@ def score_cmd(
 ) -> None:
     """Score images against prompts: cosine, clip_s (paper, 0..2.5) and clipscore_100 (torchmetrics, 0..100).
 
-    Example: [bold]cliplens score assets/toyworld/fixtures/64 --prompt "a red circle" --model toyclip[/bold]
+    Example: [bold]cliplens score renders/ --prompt "a red circle" --model toyclip[/bold]
 
     clip_s is 2.5*max(cos, 0) per image, averaged; torchmetrics' CLIPScore is max(mean(100*cos), 0):
     they differ whenever some cosine is negative. With --ref, RefCLIP-S is reported too. An image
@@ -165,7 +165,7 @@ def rank_cmd(
 ) -> None:
     """Best-of-N: rank N images for a prompt (or N prompts for an image), keep the top K.
 
-    Example: [bold]cliplens rank assets/toyworld/fixtures/64 --prompt "a red circle" --top-k 4 --copy-to best/ --model toyclip[/bold]
+    Example: [bold]cliplens rank renders/ --prompt "a red circle" --top-k 4 --copy-to best/ --model toyclip[/bold]
     """
     from ..judge import keep_winners, rank
 

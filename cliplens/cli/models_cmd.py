@@ -1,33 +1,9 @@
 """`cliplens models`: the presets, and which models are available without downloading."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..assets import assets_dir
 from .app import app
 from .common import JsonOpt, console, print_json
-
-
-def _local_status(spec: str) -> str:
-    """'bundled', 'cached' (in the HF cache) or 'download' (needs network on first use)."""
-    from ..models.spec import parse_spec
-
-    parsed = parse_spec(spec)
-    if Path(parsed.name).exists():
-        bundled = assets_dir().resolve()
-        return "bundled" if Path(parsed.name).resolve().is_relative_to(bundled) else "local"
-    if parsed.backend == "openclip" and parsed.pretrained:
-        import open_clip
-
-        cfg = open_clip.get_pretrained_cfg(parsed.name, parsed.pretrained) or {}
-        repo = (cfg.get("hf_hub") or "").rstrip("/")
-        if repo:
-            from huggingface_hub import try_to_load_from_cache
-
-            for fname in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
-                if isinstance(try_to_load_from_cache(repo, fname), str):
-                    return "cached"
-    return "download"
 
 
 @app.command("models")
@@ -38,11 +14,11 @@ def models_cmd(json_out: JsonOpt = False) -> None:
     """
     from rich.table import Table
 
-    from ..models.spec import PRESETS
+    from ..models.spec import PRESETS, availability
 
     rows = []
     for p in PRESETS.values():
-        rows.append({"name": p.name, "spec": p.spec, "description": p.description, "status": _local_status(p.spec),
+        rows.append({"name": p.name, "spec": p.spec, "description": p.description, "status": availability(p.spec),
                      "secondary": list(p.secondary)})
     if json_out:
         print_json(rows)

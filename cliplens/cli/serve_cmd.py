@@ -62,6 +62,8 @@ def serve_cmd(
     device: DeviceOpt = "auto",
     precision: PrecisionOpt = "auto",
     preload: Annotated[bool, typer.Option("--preload/--lazy", help="Load the default model before accepting requests.")] = True,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No access log (one line per request on stderr: "
+                                        "method, path, status, duration; never the token).")] = False,
 ) -> None:
     """Serve every capability over HTTP with a web page (FastAPI + uvicorn).
 
@@ -87,7 +89,7 @@ def serve_cmd(
     # checks the bind/token rules without loading a model; the model loads after the port is ours
     application = create_app(models=model or [defaults.MODEL], index_dirs=index or [], roots=root or [],
                              token=token, host=host, device=device, precision=precision, limits=limits,
-                             caption_model=caption_model, preload=False)
+                             caption_model=caption_model, preload=False, access_log=not quiet)
     sock = bind_socket(host, port)   # a busy port fails here: one line, exit 2, no URL printed
     try:
         if preload:

@@ -226,7 +226,7 @@ def _as_encoders(encoders: Encoder | Sequence[Encoder | tuple[Encoder, float]]) 
         if not enc.differentiable:
             raise CapabilityError(
                 f"{enc.name} ({enc.backend}) has no differentiable image path, so it cannot guide; use an "
-                "open_clip or transformers model (e.g. --model toyclip)")
+                "open_clip or transformers model (e.g. toyclip)")
         if weight <= 0:
             raise InvalidInputError(f"model weights must be positive, got {weight} for {enc.name}")
         out.append((enc, float(weight)))

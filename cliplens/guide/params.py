@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidInputError
+from .base import ImageParam, _logit  # noqa: F401  (ImageParam is part of this module's API)
 
 #: square root of the colour covariance of natural images (a fixed property of RGB photos,
 #: measured on ImageNet): mixing independent channels through it gives natural colour statistics
@@ -29,52 +30,6 @@ _COLOUR = _COLOUR_SQRT / _COLOUR_SQRT.norm(dim=0).max()
 PARAMS = ("pixels", "fourier", "pyramid", "shapes")
 #: older names, still accepted
 ALIASES = {"pixel": "pixels", "multiscale": "pyramid"}
-
-
-def _logit(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
-    x = x.clamp(eps, 1 - eps)
-    return torch.log(x) - torch.log1p(-x)
-
-
-class ImageParam(nn.Module):
-    """Base class: ``raw()`` is the unbounded image, ``squash(raw)`` maps it into [0, 1].
-
-    `bounded` says whether `squash` can never leave [0, 1] smoothly (sigmoid) or clamps (pixel),
-    in which case the range loss pulls `raw` back inside and `project()` enforces it.
-    """
-
-    bounded = True
-    default_lr = 0.05
-    uses_tv = True  # whether the total-variation prior helps this parametrisation
-
-    def __init__(self, size: tuple[int, int]):
-        super().__init__()
-        self.size = size
-
-    def raw(self) -> torch.Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def squash(self, raw: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(raw)
-
-    def forward(self) -> torch.Tensor:
-        return self.squash(self.raw())
-
-    @torch.no_grad()
-    def set_image(self, x01: torch.Tensor) -> None:  # pragma: no cover - abstract
-        """Set the parameters so that `forward()` reproduces `x01` ((1, 3, h, w) in [0, 1])."""
-        raise NotImplementedError
-
-    @torch.no_grad()
-    def project(self) -> None:
-        """Called after each optimiser step (pixel images clamp themselves into range)."""
-
-    def set_progress(self, t: float) -> None:
-        """Told the fraction of the run done (0..1) before each step; schedules live here."""
-
-    def param_groups(self) -> list[dict]:
-        """Optimiser groups; a group's ``lr_scale`` multiplies the run's learning rate for it."""
-        return [{"params": list(self.parameters()), "lr_scale": 1.0}]
 
 
 class PixelImage(ImageParam):

@@ -28,7 +28,7 @@ import math
 import torch
 from torch import nn
 
-from .params import ImageParam, _logit
+from .base import ImageParam, _logit
 
 
 #: the eleven basic colour terms (Berlin & Kay), as sRGB in [0, 1]: the palette that starting

@@ -3,7 +3,7 @@
 One library call, used by the CLI, the HTTP API and folder runs:
 
     >>> from cliplens.interrogate import interrogate
-    >>> r = interrogate("toyclip", "assets/examples/toyworld.png", mode="fast")    # doctest: +SKIP
+    >>> r = interrogate("toyclip", "example.png", mode="fast")    # doctest: +SKIP
     >>> r.prompt, r.similarity                                                    # doctest: +SKIP
 
 Names load lazily (this package imports torch only when something from it is used).

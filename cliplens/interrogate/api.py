@@ -5,7 +5,7 @@ and folder runs all call this function with the defaults of `cliplens.defaults`,
 gives one answer everywhere.
 
     >>> from cliplens.interrogate import interrogate
-    >>> r = interrogate("toyclip", "assets/examples/toyworld.png", mode="fast")      # doctest: +SKIP
+    >>> r = interrogate("toyclip", "example.png", mode="fast")      # doctest: +SKIP
     >>> r.prompt, [p.confidence for p in r.parts]                                     # doctest: +SKIP
     >>> rs = interrogate("toyclip", ["a.png", "broken.png"], mode="negative")          # doctest: +SKIP
     >>> [r.prompt for r in rs.results], rs.errors                                     # doctest: +SKIP

@@ -6,7 +6,7 @@ so any GIT/BLIP/BLIP-2/Florence-2 checkpoint loads through the same code. ``none
 captioner (the interrogator ranks a subject vocabulary instead).
 
     >>> cap = load_captioner("toycaption", device="cpu")
-    >>> cap.caption([load_image("assets/examples/toyworld.png")])    # doctest: +SKIP
+    >>> cap.caption([load_image("example.png")])    # doctest: +SKIP
     ['a large red star on the left on a white background']
 """
 from __future__ import annotations
@@ -98,8 +98,8 @@ class Captioner:
             where = self.source if local else "the Hugging Face cache (offline)" if lfo else self.source
             raise ModelNotFoundError(
                 f"caption model {self.name!r} could not be loaded from {where}: {str(exc).splitlines()[0]}. "
-                "Run once with network access, pass a local folder, use --caption-model toycaption with the toy "
-                "models, --caption-model none (CLIP-only), or give the caption with --caption TEXT."
+                "Run once with network access, pass a local folder, use caption_model='toycaption' with the toy "
+                "models, caption_model='none' (CLIP only), or give the caption yourself (caption=TEXT)."
             ) from None
         self.model.to(self.device)
         self._fingerprint: str | None = None

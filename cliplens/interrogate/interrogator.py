@@ -2,7 +2,7 @@
 
     >>> from cliplens.interrogate import Interrogator
     >>> it = Interrogator("toyclip", caption_model="toycaption")
-    >>> r = it.interrogate("assets/examples/toyworld.png", mode="best")     # doctest: +SKIP
+    >>> r = it.interrogate("example.png", mode="best")     # doctest: +SKIP
     >>> r.prompt, round(r.similarity, 3)                                      # doctest: +SKIP
     ('a large red star on the left on a white background, pixel art, ...', 0.412)
 

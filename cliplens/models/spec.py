@@ -144,3 +144,32 @@ def parse_spec(spec: str | ModelSpec) -> ModelSpec:
         f"unknown model {raw!r}: not a preset ({', '.join(PRESETS)}), a backend spec "
         "(openclip:ARCH/TAG, hf:ID, onnx:DIR) or an existing folder"
     )
+
+
+def availability(spec: str | ModelSpec) -> str:
+    """Whether a model can be used without a download: 'bundled', 'local', 'cached' or 'download'.
+
+    'cached' means its weights are already in the Hugging Face cache (open_clip tags that live on
+    the hub); 'download' means the first use needs the network.
+
+    >>> availability("toyclip")
+    'bundled'
+    """
+    from ..assets import assets_dir
+
+    parsed = parse_spec(spec)
+    if Path(parsed.name).exists():
+        bundled = assets_dir().resolve()
+        return "bundled" if Path(parsed.name).resolve().is_relative_to(bundled) else "local"
+    if parsed.backend == "openclip" and parsed.pretrained:
+        import open_clip
+
+        cfg = open_clip.get_pretrained_cfg(parsed.name, parsed.pretrained) or {}
+        repo = (cfg.get("hf_hub") or "").rstrip("/")
+        if repo:
+            from huggingface_hub import try_to_load_from_cache
+
+            for fname in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
+                if isinstance(try_to_load_from_cache(repo, fname), str):
+                    return "cached"
+    return "download"

@@ -79,8 +79,14 @@ def ray_embedder(model: str, fingerprint: str, batch_size: int = 64, workers: in
         if not ray.is_initialized():
             env = {k: v for k, v in os.environ.items() if k.startswith(("CLIPLENS_", "HF_", "OMP_NUM_THREADS"))}
             kwargs = {"address": address} if address else {"num_cpus": max(1, workers) + 1}
-            ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True, logging_level="WARNING",
-                     runtime_env={"env_vars": env}, **kwargs)
+            try:
+                ray.init(include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                         logging_level="WARNING", runtime_env={"env_vars": env}, **kwargs)
+            except (ValueError, ConnectionError, RuntimeError, TimeoutError) as exc:  # a bad or unreachable address
+                where = f"the Ray cluster at address={address!r}" if address else "a local Ray"
+                raise CliplensError(f"could not start or reach {where}: {str(exc).splitlines()[0] if str(exc) else exc!r}. "
+                                    "Give a Ray address such as 'ray://head:10001' or 'auto', or leave it out for a "
+                                    "local Ray") from None
             started = True
         try:
             import logging

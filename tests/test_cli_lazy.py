@@ -106,3 +106,52 @@ def test_completion_of_verb_names_and_subcommands():
 def test_a_mistyped_verb_is_a_usage_error_with_a_suggestion():
     res = runner.invoke(app, ["scroe"])
     assert res.exit_code == 2 and "score" in res.output and "Traceback" not in res.output
+
+
+def test_prompt_tools_parse_their_options_without_pydantic():
+    """typer's pydantic coercion (~0.16 s of import) is skipped for plain string options (cli/app.py)."""
+    code = ("import sys, json\nfrom typer.testing import CliRunner\nfrom cliplens.cli import app\n"
+            "r1 = CliRunner().invoke(app, ['prompt', 'lint', 'a red circle, a red circle'])\n"
+            "r2 = CliRunner().invoke(app, ['prompt', 'compose', '{\"subject\": \"a cat\"}', '--target', 'flux',"
+            " '--format', 'json'])\n"
+            "print(json.dumps({'codes': [r1.exit_code, r2.exit_code], 'pydantic': 'pydantic' in sys.modules}))")
+    got = _probe(code)
+    assert got["codes"][0] in (0, 1) and got["codes"][1] == 0
+    assert got["pydantic"] is False
+
+
+def test_fast_string_coercion_answers_as_typer_does():
+    """For every parameter of every verb: None, its default and (for choices) each choice coerce to the
+    same value through the fast path as through typer's own pydantic coercion; a bad choice keeps typer's
+    error message."""
+    from typer import _click
+    from typer._coercion import build_runtime_param
+
+    root = typer.main.get_command(app)
+
+    def leaves(cmd):
+        for sub in getattr(cmd, "commands", {}).values():
+            yield from leaves(sub)
+        if not getattr(cmd, "commands", None):
+            yield cmd
+
+    checked = 0
+    for cmd in leaves(root):
+        ctx = _click.Context(cmd)
+        for p in cmd.params:
+            if not hasattr(p, "type_descriptor"):
+                continue
+            values = [None, p.default]
+            choices = p.type_descriptor.choices if p.type_descriptor.is_choice else None
+            values += list(choices or [])
+            for v in values:
+                if isinstance(v, (list, tuple)) or callable(v):
+                    continue
+                p._runtime_param = None
+                fast = p.get_runtime_param().coerce(v, param=p, ctx=ctx)
+                real = build_runtime_param(p.type_descriptor).coerce(v, param=p, ctx=ctx)
+                assert fast == real and type(fast) is type(real), (cmd.name, p.name, v)
+                checked += 1
+    assert checked > 100
+    res = runner.invoke(app, ["prompt", "compose", "x", "--target", "fluxx"])
+    assert res.exit_code == 2 and "'fluxx' is not one of" in res.output

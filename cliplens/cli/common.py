@@ -1,7 +1,7 @@
 """Options and output helpers shared by every CLI verb (so they all behave the same).
 
 Kept light on purpose (issue 13, fast start): importing this module must not import torch, numpy,
-PIL or any capability; `cliplens --help` loads every verb module, and each of them imports this one.
+PIL or any capability; every verb module imports this one, and `cliplens <verb>` loads that verb's module.
 The library is imported inside the command functions (e.g. `get_encoder`).
 
 Options with a fixed set of values are typed `Literal[...]`, so the parser validates them (exit 2)

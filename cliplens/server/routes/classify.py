@@ -95,7 +95,7 @@ async def classify(st: Annotated[ServerState, Depends(get_state)], form: Annotat
                         none_margin=form.none_margin, label_cache="memory")
         for p, name in zip(r.results, names):
             p.image = name
-        r.errors = renamed(r.errors, names)
+        r.errors = renamed(r.errors, names, on_error=form.on_error)
         return r.to_dict()
 
     return await st.run_locked(form.model, work)
@@ -151,7 +151,7 @@ async def tag(st: Annotated[ServerState, Depends(get_state)], form: Annotated[Ta
                    label_cache="disk" if isinstance(vocab, str) else "memory")
         for x, name in zip(r.results, names):
             x.image = name
-        r.errors = renamed(r.errors, names)
+        r.errors = renamed(r.errors, names, on_error=form.on_error)
         return r.to_dict()
 
     return await st.run_locked(form.model, work)

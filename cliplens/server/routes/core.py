@@ -97,7 +97,7 @@ async def similarity(st: Annotated[ServerState, Depends(get_state)], form: Annot
             info["source"] = name
         if not form.texts:
             r.b = r.a
-        r.errors = renamed(r.errors, names)
+        r.errors = renamed(r.errors, names, on_error=form.on_error)
         return r.to_dict()
 
     return await st.run_locked(form.model, work)

@@ -9,7 +9,7 @@ Bounds live in the form fields (a bad value is a 4xx, never a 500); a caption is
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
@@ -103,6 +103,8 @@ async def interrogate_batch(
     min_confidence: MinConfField = D.INTERROGATE_MIN_CONFIDENCE,
     top_k: TopKField = D.TOP_K,
     model: Annotated[str | None, Form(description="Served model name")] = None,
+    on_error: Annotated[Literal["skip", "raise"], Form(description="A bad image: 'skip' (an item of `errors`, the "
+                                                       "rest go on) or 'raise' (a 4xx naming it)")] = D.ON_ERROR,
 ) -> dict[str, Any]:
     """Returns `{mode, results: [{index, prompt, similarity, parts, ...}], errors: [{index, source,
     reason}], prepare_seconds, seconds}`: uploads first (in order), then `paths`; a file that does not
@@ -135,6 +137,8 @@ async def interrogate_batch(
                 good.append((i, imgs[0]))
             except CliplensError as exc:
                 errors.append(ItemError(i, name, getattr(exc, "reason", None) or str(exc)))
+        if errors and on_error == "raise":
+            raise InvalidInputError(f"cannot read image {errors[0].source}: {errors[0].reason}")
         out = InterrogateResults(mode=mode)
         if good:
             out = run(interrogator(st, sm.spec, enc), [im for _, im in good], mode=mode, caption=caption,

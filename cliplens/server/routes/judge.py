@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ... import defaults
-from ...errors import InvalidInputError
+from ...errors import ImageLoadError, InvalidInputError
 from ...results import ItemError
 from ...vocab import list_vocabularies
 from ..config import Limits
@@ -64,6 +64,9 @@ class FormModel(BaseModel):
     model: str | None = Field(None, max_length=200, description="Served model name (default: the first)")
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         default_factory=list, max_length=_LIM.max_images, description="Image paths inside the served folders")
+    on_error: Literal["skip", "raise"] = Field(
+        defaults.ON_ERROR, description="A bad image: 'skip' (it becomes an item of `errors`, the rest go on) or 'raise' "
+        "(the request fails with a 4xx naming it)")
 
 
 def image_items(st: ServerState, uploads: list[tuple[str, bytes]], paths: list[str]) -> tuple[list[str], list]:
@@ -106,9 +109,16 @@ def within_limits(st: ServerState, texts: list[str] | None, what: str) -> None:
             raise InvalidInputError(f"one of the {what} has {len(t)} characters; the limit is {lim.max_text_chars}")
 
 
-def renamed(errors: list[ItemError], names: list[str], offset: int = 0) -> list[ItemError]:
-    """The same errors with the client's names for its images (not the server's paths or '<bytes>')."""
-    return [replace(e, source=names[e.index - offset]) if 0 <= e.index - offset < len(names) else e for e in errors]
+def renamed(errors: list[ItemError], names: list[str], offset: int = 0, on_error: str = "skip") -> list[ItemError]:
+    """The same errors with the client's names for its images (not the server's paths or '<bytes>').
+
+    With ``on_error="raise"`` the first one fails the request instead (a 4xx naming the image): the
+    library runs with "skip" so that the error can name the client's file, not '<12 bytes>'.
+    """
+    out = [replace(e, source=names[e.index - offset]) if 0 <= e.index - offset < len(names) else e for e in errors]
+    if out and on_error == "raise":
+        raise ImageLoadError(out[0].source, out[0].reason)
+    return out
 
 
 def vocabulary_arg(value: str | None, limits) -> list[str] | str | None:
@@ -176,7 +186,7 @@ async def score(st: Annotated[ServerState, Depends(get_state)], form: Annotated[
         s = clip_score(enc, items, form.prompts, references=refs, paper_prefix=form.paper_prefix,
                        long_prompts=form.long_prompts)
         s.images = names
-        s.errors = renamed(s.errors, names)
+        s.errors = renamed(s.errors, names, on_error=form.on_error)
         return s.to_dict()
 
     return await st.run_locked(form.model, work)
@@ -216,7 +226,7 @@ async def rank(st: Annotated[ServerState, Depends(get_state)], form: Annotated[R
                 raise InvalidInputError("no images to rank: upload with 'images' or name 'paths'")
             r = rank_fn(enc, form.prompt, items, top_k=form.top_k, long_prompts=form.long_prompts)
             r.items = [replace(x, item=names[x.index]) for x in r.items]
-            r.errors = renamed(r.errors, names)
+            r.errors = renamed(r.errors, names, on_error=form.on_error)
         return r.to_dict()
 
     return await st.run_locked(form.model, work)

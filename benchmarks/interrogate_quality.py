@@ -24,7 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-JUDGE = "hf:/work/shared/models/toyclip-judge/hf"
+import os  # noqa: E402
+
+#: the held-out judge from ../shared beside the repository; CLIPLENS_JUDGE points elsewhere
+JUDGE = "hf:" + os.environ.get("CLIPLENS_JUDGE", str(Path(__file__).resolve().parents[2] / "shared" / "models"
+                                                      / "toyclip-judge" / "hf"))
 SEED0 = 880_000  # the fixtures use 1_300_000_000+; these scenes are new
 
 

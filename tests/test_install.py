@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -70,12 +71,23 @@ def _tracked_package_data() -> list[str]:
     return sorted(f for f in files if not f.endswith((".py", ".pyc")) and (ROOT / f).is_file())
 
 
+#: all wheel checks on one xdist worker (with --dist loadgroup), so the wheel and venv are built once
+pytestmark = pytest.mark.xdist_group("install")
+
+
 # ------------------------------------------------------------------------------------ the wheel
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from a copy of the tracked files: an in-tree build leaves (and races on) build/."""
+    src = tmp_path_factory.mktemp("src")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for rel in tracked.decode().split("\0"):
+        if rel and (ROOT / rel).is_file() and not (ROOT / rel).is_symlink():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                    "-w", str(dist), str(ROOT)], check=True, cwd=dist)
+                    "-w", str(dist), str(src)], check=True, cwd=dist)
     (whl,) = dist.glob("cliplens-*.whl")
     return whl
 

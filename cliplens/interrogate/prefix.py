@@ -7,8 +7,8 @@ the layers, attending to the cached prefix. For a 40-token prompt and 4-token ca
 ~10x fewer token-layer passes than re-encoding every full prompt, with the same result up to
 float rounding (tests check it against plain encoding).
 
-Implemented for open_clip (`ResidualAttentionBlock`) and transformers (`CLIPTextModel`) towers;
-anything else (ONNX graphs, SigLIP's non-causal tower, exotic blocks) falls back to batched plain
+The tower's pieces come from the backend (`Encoder.causal_text_tower()`, open_clip's
+`ResidualAttentionBlock` and transformers' `CLIPTextModel` towers); anything else (ONNX graphs, SigLIP's non-causal tower, exotic blocks) falls back to batched plain
 encoding of the joined token ids, which still skips re-tokenising the prompt.
 
     >>> scorer = PrefixScorer(enc)                                              # doctest: +SKIP
@@ -20,108 +20,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..models.encoder import Encoder
-
-
-class _Layer:
-    """One transformer block seen as: ln1 -> qkv -> attention -> out -> residual; ln2 -> mlp -> residual."""
-
-    def __init__(self, ln1, qkv, out, ln2, mlp, heads: int, ls1=None, ls2=None):
-        self.ln1, self.qkv, self.out, self.ln2, self.mlp, self.heads = ln1, qkv, out, ln2, mlp, heads
-        self.ls1 = ls1 or (lambda x: x)
-        self.ls2 = ls2 or (lambda x: x)
-
-
-class _Tower:
-    """Backend-specific pieces of a causal CLIP text tower."""
-
-    layers: list[_Layer]
-
-    def embed(self, ids: torch.Tensor, start: int) -> torch.Tensor:  # (B, L) -> (B, L, W)
-        raise NotImplementedError
-
-    def project(self, pooled: torch.Tensor) -> torch.Tensor:  # (B, W) final hidden -> (B, D)
-        raise NotImplementedError
+from ..models.text_tower import CausalTextTower
 
 
 def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     b, n, w = x.shape
     return x.view(b, n, heads, w // heads).transpose(1, 2)
-
-
-class _OpenClipTower(_Tower):
-    def __init__(self, model: nn.Module):
-        self.m = model
-        self.layers = []
-        for blk in model.transformer.resblocks:
-            attn = blk.attn
-            w, b = attn.in_proj_weight, attn.in_proj_bias
-
-            def qkv(h, w=w, b=b):
-                return F.linear(h, w, b).chunk(3, dim=-1)
-
-            self.layers.append(_Layer(blk.ln_1, qkv, attn.out_proj, blk.ln_2, blk.mlp, attn.num_heads, blk.ls_1, blk.ls_2))
-
-    @staticmethod
-    def supports(model: nn.Module) -> bool:
-        try:
-            from open_clip.transformer import ResidualAttentionBlock
-        except ImportError:
-            return False
-        blocks = getattr(getattr(model, "transformer", None), "resblocks", None)
-        if blocks is None or not hasattr(model, "token_embedding") or getattr(model, "attn_mask", None) is None:
-            return False
-        for blk in blocks:
-            if type(blk) is not ResidualAttentionBlock or hasattr(blk, "ln_1_kv"):
-                return False
-            a = blk.attn
-            if not isinstance(a, nn.MultiheadAttention) or not a._qkv_same_embed_dim or a.in_proj_weight is None:
-                return False
-        return getattr(model, "text_pool_type", "argmax") in ("argmax", "eos")
-
-    def embed(self, ids, start):
-        m = self.m
-        cast = m.transformer.get_cast_dtype()
-        return m.token_embedding(ids).to(cast) + m.positional_embedding[start : start + ids.shape[1]].to(cast)
-
-    def project(self, pooled):
-        m = self.m
-        x = m.ln_final(pooled)
-        proj = m.text_projection
-        if proj is not None:
-            x = proj(x) if isinstance(proj, nn.Linear) else x @ proj
-        return x
-
-
-class _HFTower(_Tower):
-    def __init__(self, model: nn.Module):
-        self.m = model
-        tm = model.text_model
-        self.tm = tm
-        self.layers = []
-        for lyr in tm.encoder.layers:
-            sa = lyr.self_attn
-
-            def qkv(h, sa=sa):
-                return sa.q_proj(h), sa.k_proj(h), sa.v_proj(h)
-
-            self.layers.append(_Layer(lyr.layer_norm1, qkv, sa.out_proj, lyr.layer_norm2, lyr.mlp, sa.num_heads))
-
-    @staticmethod
-    def supports(model: nn.Module) -> bool:
-        cfg = getattr(model, "config", None)
-        return getattr(cfg, "model_type", None) == "clip" and hasattr(model, "text_model") and hasattr(model, "text_projection")
-
-    def embed(self, ids, start):
-        emb = self.tm.embeddings
-        pos = torch.arange(start, start + ids.shape[1], device=ids.device)
-        return emb.token_embedding(ids) + emb.position_embedding(pos)[None]
-
-    def project(self, pooled):
-        return self.m.text_projection(self.tm.final_layer_norm(pooled))
 
 
 def _attend(q, k, v, pk, pv):
@@ -152,14 +59,8 @@ class PrefixScorer:
     def __init__(self, encoder: Encoder, batch_size: int = 1024):
         self.enc = encoder
         self.batch_size = batch_size
-        self.tower: _Tower | None = None
-        model = getattr(encoder, "model", None)
-        if encoder.trims_padding and model is not None and encoder.eot_id is not None:
-            # recognised by the tower's structure, not by the backend's name
-            if _OpenClipTower.supports(model):
-                self.tower = _OpenClipTower(model)
-            elif _HFTower.supports(model):
-                self.tower = _HFTower(model)
+        # the backend hands out its tower's pieces (models/ knows its layout), or None: plain encoding
+        self.tower: CausalTextTower | None = encoder.causal_text_tower()
         tok = encoder.tokenize(["x"])[0].tolist()
         self.bos_id = int(tok[0])
         self.eot_id = int(encoder.eot_id) if encoder.eot_id is not None else None

@@ -13,10 +13,9 @@ Writing results where they are used (CSV/JSONL, .txt/.xmp sidecars) is `cliplens
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 # Lazy (issue 13): `import cliplens.classify` is cheap; each name imports its submodule on first use.
 #: public name -> submodule that defines it
@@ -41,27 +40,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                            check_labels, classifier, classify)
 
 
-class _LazyPackage(types.ModuleType):
-    """Keeps a public function bound under its name when its same-named submodule gets imported
-    (e.g. `cliplens.classify.SCORE_KINDS` stays the function), exactly as the eager imports used to."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _WHERE and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _LazyPackage
-
-
-def __getattr__(name: str) -> Any:
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -18,10 +18,9 @@ Scales are named apart on purpose: `clip_s` is the paper's 2.5*max(cos, 0) per s
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 # Lazy (issue 13): `import cliplens.judge` is cheap; each name imports its submodule on first use.
 #: public name -> submodule that defines it
@@ -56,27 +55,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
                        split_into_windows, truncation_point)
 
 
-class _LazyPackage(types.ModuleType):
-    """Keeps a public function bound under its name when its same-named submodule gets imported
-    (e.g. `cliplens.judge.rank` stays the function), exactly as the eager imports used to."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _WHERE and isinstance(value, types.ModuleType) and value.__name__ == f"{__name__}.{name}":
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _LazyPackage
-
-
-def __getattr__(name: str) -> Any:
-    mod = _WHERE.get(name)
-    if mod is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(mod, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

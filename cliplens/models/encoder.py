@@ -139,10 +139,13 @@ class Encoder(ABC):
         """Stable id of the weights (not of device/precision): caches and indexes are keyed on it.
 
         Built from the backend, spec, dimension and the full-content digest of every weight
-        file, so any change to the weights gives a new fingerprint.
+        file, so any change to the weights gives a new fingerprint. A local folder counts by its
+        name, not its full path: the same weights installed elsewhere keep their fingerprint (and
+        their caches and indexes stay valid).
         """
         if self._fingerprint is None:
-            h = hashlib.sha256(f"{self.backend}|{self.spec.name}|{self.spec.pretrained}|{self.embed_dim}".encode())
+            name = Path(self.spec.name).name if self.spec.is_local else self.spec.name
+            h = hashlib.sha256(f"{self.backend}|{name}|{self.spec.pretrained}|{self.embed_dim}".encode())
             for f in sorted(self.weight_files):
                 h.update(file_signature(f).encode())
             self._fingerprint = h.hexdigest()[:16]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .filters import Filters, folder_clause
+from .sqlite import thread_connection
 
 _COLS = "id, path, size, mtime, hash, width, height"
 #: SQLite's default limit on host parameters is 999: id/hash lists are sent in parts of this size
@@ -54,13 +55,7 @@ class Catalog:
 
     def con(self) -> sqlite3.Connection:
         """This thread's connection (autocommit; use `txn` for writes)."""
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            self._local.con = con
-        return con
+        return thread_connection(self._local, self.path)
 
     def _init_db(self) -> None:
         con = self.con()

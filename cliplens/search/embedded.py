@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from .ann import HnswIndex, IvfIndex
 from .store import Neighbours, check_queries, check_vectors, exact_topk
+from .sqlite import thread_connection
 
 #: below this many vectors search is exact (brute force is fast and has recall 1)
 EXACT_LIMIT = int(os.environ.get("CLIPLENS_EXACT_LIMIT", "50000"))
@@ -87,13 +88,7 @@ class EmbeddedStore:
 
     # -- SQLite ---------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            self._local.con = con
-        return con
+        return thread_connection(self._local, self.path)
 
     def _bump(self, con: sqlite3.Connection) -> None:
         con.execute("UPDATE state SET value = value + 1 WHERE key='generation'")

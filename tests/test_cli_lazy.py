@@ -155,3 +155,39 @@ def test_fast_string_coercion_answers_as_typer_does():
     assert checked > 100
     res = runner.invoke(app, ["prompt", "compose", "x", "--target", "fluxx"])
     assert res.exit_code == 2 and "'fluxx' is not one of" in res.output
+
+
+def test_root_help_does_not_import_typers_rich_renderer():
+    """typer.rich_utils costs ~0.15 s CPU at import, over the whole `cliplens --help` budget (issue 13)."""
+    code = _HELP.format(args=["--help"]).replace(
+        "'verbs':", "'rich_utils': 'typer.rich_utils' in sys.modules, 'verbs':")
+    got = _probe(code)
+    assert got["code"] == 0 and got["rich_utils"] is False
+
+
+def test_every_verb_is_in_exactly_one_help_section():
+    from cliplens.cli.app import SECTIONS
+
+    listed = [name for names in SECTIONS.values() for name in names]
+    assert sorted(listed) == sorted(VERBS) and len(listed) == len(set(listed))
+
+
+def test_root_help_lists_sections_and_options_and_wraps_to_the_width():
+    res = runner.invoke(app, ["--help"], terminal_width=60)
+    assert res.exit_code == 0
+    out = res.stdout
+    assert "\x1b[" not in out                       # no colour codes when not a terminal
+    from cliplens.cli.app import SECTIONS
+
+    for title in SECTIONS:
+        assert f"─ {title} " in out
+    for opt in ("--version, -V", "--install-completion", "--show-completion", "--help"):
+        assert opt in out
+    assert max(len(line) for line in out.splitlines()) <= 60
+
+
+def test_no_arguments_prints_the_root_help_and_exits_2():
+    res = subprocess.run([sys.executable, "-m", "cliplens"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                         env={"PATH": "", "HOME": str(Path.home()), "COLUMNS": "100"})
+    assert res.returncode == 2
+    assert "Usage: python -m cliplens" in res.stdout and "interrogate" in res.stdout and res.stderr == ""

@@ -52,6 +52,18 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
+#: How `cliplens --help` groups the verbs (by what a user sets out to do); every verb in VERBS exactly once
+#: (tests/test_cli_lazy.py checks).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Judge": ("score", "rank", "feedback", "similarity"),
+    "Classify and tag": ("classify", "tag"),
+    "Search": ("index", "search", "dedupe", "embed"),
+    "Prompts": ("interrogate", "prompt"),
+    "Generate": ("guide",),
+    "Set up and serve": ("models", "serve", "comfyui"),
+}
+
+
 def _build_verb(name: str) -> Any:
     """Import the module that registers `name` on `app` and build just that verb's click command (or group)."""
     import importlib
@@ -136,11 +148,18 @@ class CliplensGroup(TyperGroup):
         return self.commands.get(cmd_name)
 
     def format_help(self, ctx, formatter):  # type: ignore[override]
-        self._summaries_only = True
-        try:
-            return super().format_help(ctx, formatter)
-        finally:
-            self._summaries_only = False
+        """The root page is drawn by cli/roothelp.py (no typer.rich_utils import: issue 13's start-up budget)."""
+        from . import roothelp
+
+        formatter.write(roothelp.render(ctx, self, VERBS, SECTIONS))
+
+    def parse_args(self, ctx, args):  # type: ignore[override]
+        # typer's rich error handler prints nothing for "no arguments: show help" (it expects the rich
+        # renderer to have printed the page already), so the page is printed here: stdout, exit code 2.
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            typer.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(2)
+        return super().parse_args(ctx, args)
 
     def shell_complete(self, ctx, incomplete):  # type: ignore[override]
         self._summaries_only = True

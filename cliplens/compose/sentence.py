@@ -264,7 +264,8 @@ def _style_sentence(style: list[str], quality: list[str]) -> list[str]:
 _ZH_TEMPLATES = (("objects", "画面中还有{}。"), ("setting", "场景是{}。"), ("background", "背景是{}。"),
                  ("colors", "色调是{}。"), ("lighting", "光线是{}。"), ("camera", "构图是{}。"), ("mood", "氛围{}。"),
                  ("details", "画面还包括{}。"), ("style", "风格是{}。"), ("quality", "画质{}。"))
-_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u3130-\u318f]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u3130-\u318f]")
 
 
 def _zh_join(items: list[str]) -> str:
@@ -294,19 +295,91 @@ def _zh_realise(s: Structured) -> str:
     return "".join(out)
 
 
+_JA_TEMPLATES = (("objects", "ほかに{}もある。"), ("setting", "場所は{}。"), ("background", "背景は{}。"),
+                 ("colors", "色調は{}。"), ("lighting", "光は{}。"), ("camera", "構図は{}。"), ("mood", "雰囲気は{}。"),
+                 ("details", "ほかに{}。"), ("style", "スタイルは{}。"), ("quality", "画質は{}。"))
+
+
+def _ja_join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "、".join(items[:-1]) + "と" + items[-1]
+
+
+def _ja_realise(s: Structured) -> str:
+    """Japanese: "画面には…が写っている。…で、…を身に着けていて、…。" then one short sentence per part."""
+    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    subject = get("subject") or get("objects")
+    objects = get("objects") if get("subject") else []
+    out = [f"画面には{_ja_join(subject)}が写っている。"] if subject else []
+    second = []
+    if get("appearance"):
+        second.append(f"{_ja_join(get('appearance'))}で")
+    if get("outfit"):
+        second.append(f"{_ja_join(get('outfit'))}を身に着けていて" if get("action")
+                      else f"{_ja_join(get('outfit'))}を身に着けている")
+    if get("action"):
+        second.append("、".join(a.rstrip("。") for a in get("action")))
+    if second:
+        if not get("action") and not get("outfit"):   # appearance alone: "…で" would dangle
+            second[-1] = second[-1][:-1] + "だ"
+        out.append("、".join(second) + "。")
+    for slot, tpl in _JA_TEMPLATES:
+        vals = objects if slot == "objects" else get(slot)
+        if vals:
+            out.append(tpl.format(_ja_join(vals)))
+    return "".join(out)
+
+
+def _ko_final_consonant(word: str) -> bool:
+    """Does the word end in a Hangul syllable with a final consonant (batchim)? Picks 이/가, 은/는, 을/를, 이다/다."""
+    last = word.rstrip()[-1:] or " "
+    code = ord(last) - 0xAC00
+    if 0 <= code < 11172:
+        return code % 28 != 0
+    return last.isdigit() or last.isalpha() and last.lower() not in "aeiouy"
+
+
+def _ko(word: str, with_final: str, without: str) -> str:
+    return word + (with_final if _ko_final_consonant(word) else without)
+
+
+_KO_TEMPLATES = (("objects", "그 밖에 {}도 있다."), ("setting", "장소는 {}."), ("background", "배경은 {}."),
+                 ("colors", "색감은 {}."), ("lighting", "조명은 {}."), ("camera", "구도는 {}."), ("mood", "분위기는 {}."),
+                 ("details", "그 밖에 {}."), ("style", "스타일은 {}."), ("quality", "화질은 {}."))
+
+
+def _ko_realise(s: Structured) -> str:
+    """Korean: "이미지에는 …이/가 있다. 외모는 …이다. …을/를 착용하고 있다. …." with particles chosen by the final consonant."""
+    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    join = ", ".join
+    subject = get("subject") or get("objects")
+    objects = get("objects") if get("subject") else []
+    out = []
+    if subject:
+        out.append(f"이미지에는 {_ko(join(subject), '이', '가')} 있다.")
+    if get("appearance"):
+        out.append(f"외모는 {_ko(join(get('appearance')), '이다', '다')}.")
+    if get("outfit"):
+        out.append(f"{_ko(join(get('outfit')), '을', '를')} 착용하고 있다.")
+    for act in get("action"):
+        out.append(act.rstrip(".") + ".")
+    for slot, tpl in _KO_TEMPLATES:
+        vals = objects if slot == "objects" else get(slot)
+        if vals:
+            sentence = tpl.format(join(vals))
+            if not sentence.endswith("있다."):   # "X은 Y." -> "X은 Y이다." / "Y다."
+                sentence = _ko(sentence[:-1], "이다", "다") + "."
+            out.append(sentence)
+    return " ".join(out)
+
+
 def _cjk_realise(s: Structured) -> str:
-    """CJK text: Chinese gets sentences from templates; Japanese/Korean keep phrases joined per part."""
+    """CJK text: sentences from per-language templates (Chinese by default, Japanese with kana, Korean with hangul)."""
     text = "".join(i.text for i in s.items if i.slot != "negative")
-    if not _KANA_HANGUL.search(text):
-        return _zh_realise(s)
-    order = [("subject", "objects", "appearance", "outfit"), ("action",), ("setting", "background"),
-             ("colors", "lighting", "camera", "mood", "details"), ("style", "quality")]
-    sentences = []
-    for group in order:
-        phrases = [i.text for i in s.items if i.slot in group]
-        if phrases:
-            sentences.append("，".join(phrases) + "。")
-    return "".join(sentences)
+    if _HANGUL.search(text):
+        return _ko_realise(s)
+    if _KANA.search(text):
+        return _ja_realise(s)
+    return _zh_realise(s)
 
 
 def _noun_phrases(items: list[Item]) -> list[str]:

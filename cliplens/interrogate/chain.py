@@ -4,8 +4,9 @@ Each step appends to the current prompt the phrase that raises (or, for negative
 lowers) its similarity to the image most. Per step:
 
 1. candidates that would overflow the 75-token window are dropped (exact token counts);
-2. if many remain, a cheap estimate keeps a shortlist: the prompt's vector plus the phrase's
-   vector (both already known) approximate the joined prompt's vector;
+2. if more than `shortlist` remain, only the `shortlist` best by their exact score at an earlier
+   step are kept (the first step scores every continuation; appending a phrase shifts most
+   continuations' scores alike, so that order carries over; `shortlist` >= the pool: exact);
 3. the shortlist is scored exactly with the prefix KV cache (`PrefixScorer`): the prompt is
    encoded once and only each phrase's own tokens run through the text tower;
 4. the few best are re-scored by encoding the full joined strings (guards against the rare
@@ -24,7 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from .prefix import PrefixScorer
 from .quality import content_words
@@ -50,7 +50,32 @@ class Chainer:
         self.rescore = rescore
         self.prefix = [PrefixScorer(enc) for enc in scorer.encoders]
         self._ids: list[dict[str, list[int]]] = [{} for _ in scorer.encoders]
+        self._batch_ok: list[bool | None] = [None for _ in scorer.encoders]  # batched tokenize agrees with token_ids
         self._wcache: dict[str, frozenset[str]] = {}
+
+    def _prefetch_ids(self, phrases: list[str]) -> None:
+        """Token ids of every not-yet-seen phrase, by one batched `Encoder.tokenize` per encoder (the
+        backends tokenize big lists several times faster than phrase by phrase). The batch's rows are
+        trusted only after they agree with `token_ids` on a sample; rows that hit the window (maybe
+        truncated) or lack the expected start/end tokens are tokenized one by one."""
+        for e, enc in enumerate(self.scorer.encoders):
+            cache = self._ids[e]
+            todo = list(dict.fromkeys(p for p in phrases if p not in cache))
+            if len(todo) < 32 or self._batch_ok[e] is False:
+                continue
+            bos, eot = self.prefix[e].bos_id, self.prefix[e].eot_id
+            rows = enc.tokenize(todo).cpu().numpy()
+            got: dict[str, list[int]] = {}
+            for p, row in zip(todo, rows):
+                hits = np.flatnonzero(row[1:] == eot) if eot is not None else ()
+                if row[0] == bos and len(hits) and hits[0] + 2 < len(row):
+                    got[p] = row[1 : hits[0] + 1].tolist()
+            if self._batch_ok[e] is None:
+                sample = list(got)[:8]
+                self._batch_ok[e] = bool(sample) and all(got[p] == enc.token_ids(p) for p in sample)
+                if not self._batch_ok[e]:
+                    continue
+            cache.update(got)
 
     def _token_ids(self, e: int, phrase: str) -> list[int]:
         cache = self._ids[e]
@@ -76,6 +101,7 @@ class Chainer:
         for p in parts:
             used |= content_words(p)
         remaining = [i for i in words if words[i] and not words[i] & used]
+        self._prefetch_ids([pool.phrases[i] for i in remaining])
         vec = dict(zip(remaining, pool.centred(remaining))) if dedupe is not None and remaining else {}
 
         def take(pick: int) -> None:
@@ -97,7 +123,6 @@ class Chainer:
         text = ", ".join(parts)
         tf = sc.text_features([text])
         curr_s = sign * float(sc.similarity_of(feats, row, tf)[0])
-        curr_vec = [t[0] for t in tf]
         best = (text, curr_s, list(parts))
         trace = [(text, sign * curr_s)]
         n_enc = len(sc.encoders)
@@ -105,18 +130,18 @@ class Chainer:
         comma = [self._token_ids(e, ",") for e in range(n_enc)]
         scored = 0
         steps = 0
-        emb = [t.embeddings for t in pool.tables]
+        known: dict[int, float] = {}  # each continuation's latest exact (signed) score, from an earlier step
+        n_tok = {i: [len(self._token_ids(e, pool.phrases[i])) for e in range(n_enc)] for i in remaining}
         for step in range(max_count):
             prompt_ids = [sc.encoders[e].token_ids(text) for e in range(n_enc)]
             room = [max_tok[e] - len(prompt_ids[e]) - len(comma[e]) for e in range(n_enc)]
-            fits = [i for i in remaining
-                    if all(len(self._token_ids(e, pool.phrases[i])) <= room[e] for e in range(n_enc))]
+            fits = [i for i in remaining if all(n <= r for n, r in zip(n_tok[i], room))]
             if not fits:
                 break
             steps += 1
             cand = np.asarray(fits)
             if len(cand) > self.shortlist:
-                cand = cand[self._estimate_top(img, curr_vec, emb, cand, len(parts), sign)]
+                cand = self._shortlist(cand, known)
             conts_phr = [pool.phrases[i] for i in cand]
             per = []
             for e in range(n_enc):
@@ -125,6 +150,7 @@ class Chainer:
                     texts=[f"{text}, {p}" for p in conts_phr])
                 per.append(feats_e.float() @ img[e].float().to(feats_e.device))
             approx = sign * sc.combine(per).cpu().numpy()
+            known.update(zip(cand.tolist(), approx.tolist()))
             scored += len(cand)
             top = np.argsort(-approx, kind="stable")[: self.rescore]
             texts = [f"{text}, {conts_phr[j]}" for j in top]
@@ -137,7 +163,6 @@ class Chainer:
             if new_s > curr_s or step < min_count:
                 parts = parts + [pool.phrases[pick]]
                 text, curr_s = new_text, new_s
-                curr_vec = [t[j] for t in tfs]
                 take(pick)
                 trace.append((text, sign * curr_s))
             else:
@@ -150,17 +175,16 @@ class Chainer:
             w = self._wcache[phrase] = frozenset(content_words(phrase))
         return w
 
-    def _estimate_top(self, img, curr_vec, emb, cand: np.ndarray, n_parts: int, sign: float) -> np.ndarray:
-        """Positions in `cand` of the best estimated continuations (prompt vector + lam * phrase vector)."""
-        lam = 1.0 / max(1, n_parts)
-        est = None
-        for w, i_e, a_e, E in zip(self.scorer.weights, img, curr_vec, emb):
-            idx = torch.as_tensor(cand, device=E.device)
-            B = E.index_select(0, idx).float()
-            ia = float(i_e.float() @ a_e.float())
-            ib = B @ i_e.float().to(B.device)
-            ab = B @ a_e.float().to(B.device)
-            s = (ia + lam * ib) / torch.sqrt(1 + lam * lam + 2 * lam * ab).clamp_min(1e-6)
-            est = w * s.cpu() if est is None else est + w * s.cpu()
-        k = min(self.shortlist, len(cand))
-        return torch.topk(sign * est, k).indices.numpy()
+    def _shortlist(self, cand: np.ndarray, known: dict[int, float]) -> np.ndarray:
+        """The `shortlist` continuations of `cand` worth scoring exactly this step.
+
+        Continuations scored exactly at an earlier step are ordered by that (stale) score: adding a
+        phrase to the prompt shifts most continuations' scores alike, so the order carries over far
+        better than any vector estimate. If any continuation has never been scored (the first step),
+        every continuation is scored: that exact pass is what later steps order by.
+        """
+        if any(int(i) not in known for i in cand):
+            return cand
+        stale = np.fromiter((known[int(i)] for i in cand), dtype=np.float64, count=len(cand))
+        keep = np.argsort(-stale, kind="stable")[: self.shortlist]
+        return cand[np.sort(keep)]

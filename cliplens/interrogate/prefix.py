@@ -31,23 +31,31 @@ def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
     return x.view(b, n, heads, w // heads).transpose(1, 2)
 
 
-def _attend(q, k, v, pk, pv):
-    """Attention of suffix queries over (cached prefix keys) + (causal suffix keys), without copying the prefix.
+def _causal(s_len: int, device) -> torch.Tensor:
+    return torch.ones(s_len, s_len, dtype=torch.bool, device=device).tril()
 
-    q, k, v: (B, H, S, hd); pk, pv: (1, H, P, hd) or None.
+
+def _attend(q, k, v, pk, pv, mask):
+    """Attention of suffix queries over (cached prefix keys) + (masked suffix keys); returns (B, Sq, H * hd).
+
+    q: (B, H, Sq, hd); k, v: (B, H, S, hd); pk, pv: (1, H, P, hd) or None; mask: bool, broadcastable
+    to (B, H, Sq, S), True where a query may see a suffix key. The prefix part runs as one
+    head-major matrix product over every query of the batch (no per-candidate copy of the prefix).
     """
-    scale = q.shape[-1] ** -0.5
-    s_len = q.shape[2]
-    causal = torch.ones(s_len, s_len, dtype=torch.bool, device=q.device).tril()
+    b, h, sq, hd = q.shape
+    scale = hd ** -0.5
     ss = (q @ k.transpose(-1, -2)) * scale
-    ss = ss.masked_fill(~causal, float("-inf"))
+    ss = ss.masked_fill(~mask, float("-inf"))
     if pk is None:
         w = torch.softmax(ss.float(), dim=-1).to(q.dtype)
-        return w @ v
-    ps = (q @ pk.transpose(-1, -2)) * scale  # broadcasts over the batch: no copy of the prefix
-    w = torch.softmax(torch.cat([ps, ss], dim=-1).float(), dim=-1).to(q.dtype)
+        return (w @ v).transpose(1, 2).reshape(b, sq, h * hd)
     p_len = pk.shape[2]
-    return w[..., :p_len] @ pv + w[..., p_len:] @ v
+    qh = q.transpose(0, 1).reshape(h, b * sq, hd)
+    ps = torch.bmm(qh, pk[0].transpose(1, 2)) * scale  # (H, B*Sq, P)
+    w = torch.softmax(torch.cat([ps, ss.transpose(0, 1).reshape(h, b * sq, -1)], dim=-1).float(), dim=-1).to(q.dtype)
+    o_p = torch.bmm(w[..., :p_len], pv[0])  # (H, B*Sq, hd)
+    o_s = w[..., p_len:].reshape(h, b, sq, -1).transpose(0, 1) @ v  # (B, H, Sq, hd)
+    return (o_p.view(h, b, sq, hd).transpose(0, 1) + o_s).transpose(1, 2).reshape(b, sq, h * hd)
 
 
 class PrefixScorer:
@@ -56,7 +64,7 @@ class PrefixScorer:
     `uses_cache` tells whether the KV path is active for this encoder (else plain batched encoding).
     """
 
-    def __init__(self, encoder: Encoder, batch_size: int = 1024):
+    def __init__(self, encoder: Encoder, batch_size: int = 256):
         self.enc = encoder
         self.batch_size = batch_size
         # the backend hands out its tower's pieces (models/ knows its layout), or None: plain encoding
@@ -76,27 +84,36 @@ class PrefixScorer:
         ids = torch.tensor([[self.bos_id, *prefix]], device=self.enc.device)
         x = tower.embed(ids, 0)
         cache = []
+        mask = _causal(x.shape[1], x.device)
         for lyr in tower.layers:
             h = lyr.ln1(x)
             q, k, v = (_split_heads(t, lyr.heads) for t in lyr.qkv(h))
-            o = _attend(q, k, v, None, None)
-            x = x + lyr.ls1(lyr.out(o.transpose(1, 2).reshape(x.shape)))
+            x = x + lyr.ls1(lyr.out(_attend(q, k, v, None, None, mask)))
             x = x + lyr.ls2(lyr.mlp(lyr.ln2(x)))
             cache.append((k, v))
         return cache
 
     @torch.inference_mode()
     def _suffix_feats(self, cache, start: int, ids: torch.Tensor, pool_at: torch.Tensor) -> torch.Tensor:
+        """Features at the end token `pool_at[b]` of each row of `ids`; the last layer runs only that row
+        past its keys/values (no other position's output is read)."""
         tower = self.tower
         x = tower.embed(ids, start)
-        for lyr, (pk, pv) in zip(tower.layers, cache):
+        rows = torch.arange(x.shape[0], device=x.device)
+        causal = _causal(x.shape[1], x.device)
+        last = len(tower.layers) - 1
+        for n, (lyr, (pk, pv)) in enumerate(zip(tower.layers, cache)):
             h = lyr.ln1(x)
             q, k, v = (_split_heads(t, lyr.heads) for t in lyr.qkv(h))
-            o = _attend(q, k, v, pk, pv)
-            x = x + lyr.ls1(lyr.out(o.transpose(1, 2).reshape(x.shape)))
+            if n == last:  # only the pooled position matters from here on
+                x = x[rows, pool_at][:, None]
+                q = q[rows, :, pool_at][:, :, None]
+                mask = (torch.arange(k.shape[2], device=x.device)[None] <= pool_at[:, None])[:, None, None]
+            else:
+                mask = causal
+            x = x + lyr.ls1(lyr.out(_attend(q, k, v, pk, pv, mask)))
             x = x + lyr.ls2(lyr.mlp(lyr.ln2(x)))
-        pooled = x[torch.arange(x.shape[0], device=x.device), pool_at]
-        return tower.project(pooled)
+        return tower.project(x[:, 0])
 
     # ------------------------------------------------------------------ public
     def encode_continuations(self, prefix: Sequence[int], continuations: Sequence[Sequence[int]],

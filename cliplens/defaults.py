@@ -29,12 +29,13 @@ GUIDE_CUTOUTS = 4
 GUIDE_SEED = 0
 #: largest seed (torch generators take 64-bit signed seeds)
 GUIDE_MAX_SEED = 2**63 - 1
-#: filled shapes and strokes of the "shapes" parametrisation
+#: "shapes": at most this many figures (a group of up to 4) and this many free strokes on top
 GUIDE_SHAPES = 4
 GUIDE_STROKES = 0
-#: "shapes": starting pictures (random geometry, a basic-colour background/fill pair, one shape or
-#: all) scored once before the run; the best is optimised (1: no choice; 220 covers every case)
-GUIDE_RESTARTS = 220
+#: "shapes": rounds of the scored design search before the gradient steps (0: a random start),
+#: and how many augmented views each candidate picture is scored on
+GUIDE_SEARCH_ROUNDS = 2
+GUIDE_SEARCH_VIEWS = 4
 
 # --------------------------------------------------------------------------------------- compose
 #: model family the prompt composer writes for (cliplens.compose.TARGETS)

@@ -12,21 +12,47 @@ from cliplens.errors import CapabilityError, InvalidInputError
 from cliplens.guide import GuideConfig, generate, read_png_metadata, save_png
 
 PROMPT = "a large red circle on a white background, flat"
-FAST = dict(size=64, steps=12, cutouts=4, score_every=4, restarts=8)
+FAST = dict(size=64, steps=12, cutouts=4, score_every=4, search_rounds=1, search_views=1)
 
 
-@pytest.mark.parametrize("mode", ["full", "naive"])
-def test_similarity_rises(toyclip, mode):
+def test_naive_similarity_rises(toyclip):
     steps = 20
-    res = generate(toyclip, PROMPT, mode=mode, seed=0, **{**FAST, "steps": steps})
+    res = generate(toyclip, PROMPT, mode="naive", seed=0, **{**FAST, "steps": steps})
     first, last = res.history[0][1], res.history[-1][1]
     assert res.history[0][0] == 0 and res.history[-1][0] == steps
-    # shapes start from the best of 110 scored starting pictures, so they have less left to climb
-    assert last > first + (0.15 if mode == "naive" else 0.05), res.history
+    assert last > first + 0.15, res.history
     # the reported final cosine is the real one: recompute it from the saved image's pixels
     img = torch.from_numpy(np.asarray(res.image, np.float32) / 255).permute(2, 0, 1)[None]
     cos = float(toyclip.encode_unit_images(img) @ toyclip.encode_text_tensor([PROMPT])[0])
     assert cos == pytest.approx(res.scores[0]["cosines"][PROMPT], abs=0.02)
+
+
+def test_shapes_search_draws_the_prompt(toyclip, tw):
+    """The default (shapes: design search, then a guarded polish) draws a red figure on a white ground
+    that toyclip likes about as much as a true render; a random start with the same steps does not."""
+    res = generate(toyclip, PROMPT, seed=0, **FAST)
+    rnd = generate(toyclip, PROMPT, seed=0, **{**FAST, "search_rounds": 0})
+    arr = np.asarray(res.image, np.float32) / 255
+    corners = arr[[1, 1, -2, -2], [1, -2, 1, -2]]
+    assert (corners > 0.75).all(), corners  # a light (white-ish) background
+    fig = arr[(np.abs(arr - arr[1, 1]).sum(-1) > 0.3)]  # the figure's pixels
+    assert len(fig) > 0.03 * arr.shape[0] * arr.shape[1]
+    r, g, b = np.median(fig, 0)
+    assert r > 0.6 and g < 0.4 and b < 0.4, (r, g, b)  # red
+    true = tw.render(tw.sample_scene(0, shape="circle", colour="red", kind="single", background="white",
+                                     style="flat", size="large"), 64)
+    true_cos = float(toyclip.encode_images([true])[0] @ toyclip.encode_texts([PROMPT])[0])
+    assert res.scores[0]["score"] > 0.85 * true_cos, (res.scores[0]["score"], true_cos)
+    assert res.scores[0]["score"] > rnd.scores[0]["score"] + 0.1
+    # the polish is kept only when it helps: never much below the searched start
+    assert res.history[-1][1] > res.history[0][1] - 0.02, res.history
+    assert res.svg.startswith("<svg") and res.svg.count("<rect") == 1
+
+
+def test_restarts_setting_is_deprecated(tiny_encoder):
+    with pytest.warns(DeprecationWarning, match="search_rounds"):
+        res = generate(tiny_encoder, "a red star", size=16, steps=1, cutouts=1, restarts=1)
+    assert res.config.search_rounds == 0 and res.config.restarts is None
 
 
 @pytest.mark.parametrize("param", ["pixels", "pyramid", "fourier"])
@@ -82,7 +108,8 @@ def test_several_guiding_models(tiny_encoder, toyclip):
     res = generate([toyclip, (tiny_encoder, 0.5)], PROMPT, seed=0, **FAST)
     assert [r["model"] for r in res.scores] == [toyclip.name, tiny_encoder.name]
     assert res.models == [toyclip.name, tiny_encoder.name]
-    assert res.history[-1][1] > res.history[0][1]
+    # the searched picture already scores well on the pair; the polish never loses much of it
+    assert res.history[0][1] > 0.2 and res.history[-1][1] > res.history[0][1] - 0.02, res.history
 
 
 def test_init_image_strength(toyclip, tw):

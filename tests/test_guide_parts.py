@@ -80,30 +80,78 @@ def test_pyramid_opens_coarse_to_fine():
 
 def test_shapes_param_draws_flat_shapes_and_svg():
     from cliplens.guide.shapes import ShapesImage
+    from cliplens.guide.vector import Figure
 
     p = ShapesImage((48, 64), torch.Generator().manual_seed(0), shapes=3, strokes=2)
-    p.set_progress(1.0)
     x = p().detach()
     assert x.shape == (1, 3, 48, 64) and float(x.min()) >= 0 and float(x.max()) <= 1
     p().mean().backward()
     assert all(q.grad is not None and bool(torch.isfinite(q.grad).all()) for q in p.parameters())
     svg = p.to_svg()
-    assert svg.startswith("<svg") and svg.count("<polygon") == 3 and svg.count("<line") == 2
-    # one opaque regular shape: the polygon covers the pixels near its centre with its colour
-    q = ShapesImage((64, 64), torch.Generator().manual_seed(0), shapes=1, vertices=8)
-    with torch.no_grad():
-        q.centre.zero_()  # centre of the canvas
-        q.log_radius.fill_(torch.log(torch.tensor(0.25)))
-        q.corner.zero_()
-        q.opacity.fill_(20.0)
-        q.colour.copy_(torch.tensor([[10.0, -10.0, -10.0]]))  # red
-        q.bg.fill_(10.0)  # white
-    q.set_progress(1.0)
-    img = q()[0]
+    assert svg.startswith("<svg") and svg.count("<line") == 2 and len(p.figures()) == 3
+    # one opaque octagon, centred: it covers the pixels near its centre with its colour
+    q = ShapesImage((64, 64), figures=[Figure("octagon", 0.5, 0.5, 0.25, 0.0, (1.0, 0.0, 0.0))],
+                    background=(1.0, 1.0, 1.0))
+    img = q()[0].detach()
     assert img[:, 32, 32].tolist() == pytest.approx([1.0, 0.0, 0.0], abs=1e-3)
     assert img[:, 2, 2].tolist() == pytest.approx([1.0, 1.0, 1.0], abs=1e-3)
     area = float((img[1] < 0.5).float().mean())  # red pixels: an octagon of circumradius 16 px
     assert area == pytest.approx(2 * 2**0.5 * 16**2 / 64**2, rel=0.05)
+    assert q.figures()[0].size == pytest.approx(0.25) and q.background() == pytest.approx((1.0, 1.0, 1.0), abs=2e-3)
+
+
+def _svg_raster(svg: str, size: int):
+    """Rasterise the polygon / circle elements our SVG export writes (translate rotate scale), with PIL."""
+    import math
+    import re
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(img)
+    for el in re.findall(r"<(polygon|circle) ([^>]*)/>", svg):
+        tag, attrs = el
+        tx, ty, rot, sc = map(float, re.search(r"translate\(([-\d.]+) ([-\d.]+)\) rotate\(([-\d.]+)\) "
+                                               r"scale\(([-\d.]+)\)", attrs).groups())
+        ca, sa = math.cos(math.radians(rot)), math.sin(math.radians(rot))
+        if tag == "circle":
+            r = float(re.search(r'r="([-\d.]+)"', attrs).group(1)) * sc
+            draw.ellipse([tx - r, ty - r, tx + r, ty + r], fill=255)
+            continue
+        pts = [tuple(map(float, p.split(","))) for p in re.search(r'points="([^"]+)"', attrs).group(1).split()]
+        draw.polygon([(tx + sc * (ca * x - sa * y), ty + sc * (sa * x + ca * y)) for x, y in pts], fill=255)
+    return torch.from_numpy(__import__("numpy").asarray(img, dtype="float32") / 255)
+
+
+@pytest.mark.parametrize("kind", ["circle", "square", "rectangle", "triangle", "rhombus", "pentagon", "hexagon",
+                                  "octagon", "star", "plus"])
+def test_svg_export_matches_the_torch_render(kind):
+    """Each primitive's SVG (rasterised here) covers the same pixels as the torch render (IoU >= 0.9)."""
+    from cliplens.guide.vector import Figure, render_scene, scene_svg
+
+    f = Figure(kind, 0.45, 0.55, 0.3, 0.4, (0.0, 0.0, 0.0))
+    torch_mask = 1 - render_scene((1.0, 1.0, 1.0), [f], (96, 96))[0, 0]
+    svg_mask = _svg_raster(scene_svg((1.0, 1.0, 1.0), [f], (96, 96)), 96)
+    a, b = torch_mask > 0.5, svg_mask > 0.5
+    iou = float((a & b).sum()) / float((a | b).sum())
+    assert iou > 0.9, (kind, iou)
+    assert float(a.float().mean()) > 0.05  # the figure is really there
+
+
+@pytest.mark.parametrize("kind", ["ring", "heart", "moon"])
+def test_curved_primitives_render_and_export(kind):
+    import xml.etree.ElementTree as ET
+
+    from cliplens.guide.vector import Figure, render_scene, scene_svg
+
+    for mode in ("fill", "outline"):
+        f = Figure(kind, 0.5, 0.5, 0.35, 0.0, (0.0, 0.0, 0.0), mode)
+        cov = 1 - render_scene((1.0, 1.0, 1.0), [f], (64, 64))[0, 0]
+        frac = float((cov > 0.5).float().mean())
+        assert 0.03 < frac < 0.4, (kind, mode, frac)  # visible, and not a full disc or canvas
+        ET.fromstring(scene_svg((1.0, 1.0, 1.0), [f], (64, 64)))  # well-formed SVG
+    if kind == "ring":  # the hole is background
+        assert float(cov[32, 32]) < 0.1
 
 
 def test_unknown_param():

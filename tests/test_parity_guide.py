@@ -41,7 +41,7 @@ def test_same_image_scores_and_defaults_on_every_surface(toyclip, api, tmp_path)
         assert_close(other["history"], py["history"], tol=1e-5)
         assert other["settings"] == py["settings"]  # same defaults for everything not given
         assert other["prompts"] == py["prompts"] and other["svg"] == py["svg"]
-    assert py["settings"]["param"] == defaults.GUIDE_PARAM and py["settings"]["restarts"] == defaults.GUIDE_RESTARTS
+    assert py["settings"]["param"] == defaults.GUIDE_PARAM and py["settings"]["search_rounds"] == defaults.GUIDE_SEARCH_ROUNDS
     assert py["prompts"] == [{"text": "a red circle on a white background", "weight": 1.0},
                              {"text": "blurry", "weight": -0.5}]
     assert py["svg"].startswith("<svg") and py["errors"] == []

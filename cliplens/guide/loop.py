@@ -57,7 +57,9 @@ class GuideConfig:
     lr: float | None = None  # None: the parametrisation's default (naive: 0.02)
     cutouts: int = defaults.GUIDE_CUTOUTS
     shapes: int = defaults.GUIDE_SHAPES  # filled shapes (param "shapes")
-    restarts: int = defaults.GUIDE_RESTARTS  # shapes: starting pictures scored once; the best is optimised
+    search_rounds: int = defaults.GUIDE_SEARCH_ROUNDS  # shapes: rounds of the scored design search (0: none)
+    search_views: int = defaults.GUIDE_SEARCH_VIEWS  # shapes: augmented views each candidate is scored on
+    restarts: int | None = None  # deprecated (the search replaced random restarts): 1 = search_rounds 0
     strokes: int = defaults.GUIDE_STROKES  # strokes (param "shapes")
     cut_min: float = 0.6
     cut_max: float = 1.0
@@ -95,8 +97,16 @@ class GuideConfig:
         if self.shapes < 0 or self.strokes < 0 or self.shapes + self.strokes < 1:
             raise InvalidInputError(f"need shapes >= 0, strokes >= 0 and at least one of them, got shapes={self.shapes} "
                                     f"strokes={self.strokes}")
-        if self.restarts < 1:
-            raise InvalidInputError(f"restarts must be at least 1, got {self.restarts}")
+        if self.restarts is not None:
+            warnings.warn("the guide setting restarts is deprecated: use search_rounds (restarts=1 is "
+                          "search_rounds=0)", DeprecationWarning, stacklevel=3)
+            if self.restarts <= 1:
+                self.search_rounds = 0
+            self.restarts = None
+        if self.search_rounds < 0:
+            raise InvalidInputError(f"search_rounds must be 0 or more, got {self.search_rounds}")
+        if self.search_views < 1:
+            raise InvalidInputError(f"search_views must be at least 1, got {self.search_views}")
         if self.cutouts < 1:
             raise InvalidInputError(f"cutouts must be at least 1, got {self.cutouts}")
         if not 0 < self.cut_min <= self.cut_max <= 1:
@@ -274,40 +284,28 @@ def _make(cfg: GuideConfig, gen: torch.Generator) -> ImageParam:
     return make_param(cfg.param, cfg.size, gen)
 
 
-@torch.no_grad()
-def _best_start(first: ImageParam, cfg: GuideConfig, gen: torch.Generator, device: torch.device,
-                guides: list[tuple[Encoder, float]], targets: list[torch.Tensor], weights: torch.Tensor) -> ImageParam:
-    """Shapes only: score `cfg.restarts` starting pictures once each and optimise the best.
+def _searched_start(cfg: GuideConfig, gen: torch.Generator, device: torch.device, guides, targets,
+                    weights: torch.Tensor, view: tuple[int, int]):
+    """Shapes: the picture the design search picks (see `search`), as a parametrisation, plus the
+    scorer (more views than the search used) that decides whether the gradient polish is kept.
 
-    Gradient ascent keeps the layout and colours it starts from: a background that took the
-    shape's colour ("a red background" for "a red circle on a white background") never gives it
-    back, because every small step away from it first lowers the score. So each start gets its
-    own random geometry, one (background, fill) pair of basic colours (`shapes.palette_pairs`)
-    and either one visible shape or all of them (a lone figure, or a group); the default 220
-    starts cover every pair both ways. One forward pass per start, cheap next to the run, picks
-    the start CLIP already likes best. Shapes hidden at the start stay hidden.
+    Candidates are drawn at the guiding models' resolution (the shorter side = the view's), then
+    the chosen design is drawn at the output size.
     """
-    from .shapes import palette_pairs
+    from .search import Scorer, search
+    from .shapes import ShapesImage
 
-    pairs = palette_pairs()
-    order = torch.randperm(len(pairs), generator=gen).tolist()
-    cands = [first] + [_make(cfg, gen).to(device) for _ in range(cfg.restarts - 1)]
-    w = weights / weights.clamp_min(0).sum()
-    scores = []
-    for k in range(0, len(cands), 16):  # a few at a time: large canvases stay within memory
-        chunk = cands[k:k + 16]
-        for j, c in enumerate(chunk):
-            c.set_progress(0.0)
-            bg, fill = pairs[order[(k + j) % len(pairs)]]
-            c.set_colours(bg, fill)
-            if ((k + j) // len(pairs)) % 2 == 0:
-                c.show_only(1)
-        imgs = torch.cat([c() for c in chunk])
-        total = torch.zeros(len(chunk), device=device)
-        for (enc, mw), tgt in zip(guides, targets):
-            total += mw * ((enc.encode_unit_images(imgs) @ tgt.T) * w).sum(1)
-        scores.append(total)
-    return cands[int(torch.cat(scores).argmax())]
+    h, w = cfg.size
+    k = min(view) / min(h, w)
+    small = (max(8, round(h * k)), max(8, round(w * k)))
+    scorer = Scorer(guides, targets, weights, view, views=cfg.search_views, generator=gen,
+                    cut_min=max(cfg.cut_min, 0.7), rotate=cfg.rotate, translate=cfg.translate)
+    recheck = Scorer(guides, targets, weights, view, views=3 * cfg.search_views, generator=gen,
+                     cut_min=max(cfg.cut_min, 0.7), rotate=cfg.rotate, translate=cfg.translate)
+    design, _ = search(scorer, small, device, rounds=cfg.search_rounds, max_count=cfg.shapes, recheck=recheck)
+    figures = design.figures(w / h) if cfg.shapes else []
+    param = ShapesImage.from_design(cfg.size, figures, design.background, strokes=cfg.strokes, generator=gen)
+    return param.to(device), recheck
 
 
 def generate(
@@ -345,6 +343,7 @@ def generate(
     guides = _as_encoders(encoders)
     device = guides[0][0].device
 
+    t0 = time.perf_counter()  # seconds count the search too
     gen = torch.Generator().manual_seed(cfg.seed if cfg.seed is not None else int(torch.seed() % (2**63)))
     naive = cfg.mode == "naive"
     param = _make(cfg, gen).to(device)
@@ -378,8 +377,10 @@ def generate(
                              "cosines": {t: float(c) for t, c in zip(texts, (f @ tgt.T)[0].tolist())}})
         return total, rows
 
-    if not naive and init is None and cfg.restarts > 1 and cfg.param == "shapes":
-        param = _best_start(param, cfg, gen, device, guides, targets, weights)
+    scorer = start_state = None
+    if not naive and init is None and cfg.search_rounds > 0 and cfg.param == "shapes":
+        param, scorer = _searched_start(cfg, gen, device, guides, targets, weights, view)
+        start_state = {k: v.detach().clone() for k, v in param.state_dict().items()}
 
     params = list(param.parameters())
     groups = param.param_groups()
@@ -387,7 +388,6 @@ def generate(
                             for g in groups], lr=base_lr)
     history: list[tuple[int, float]] = [(0, clean_scores()[0])]
     losses: list[float] = []
-    t0 = time.perf_counter()
     steps_done = 0
     with progress_bar(cfg.steps, "steps", enabled=progress, desc="guide") as bar:
         for step in range(cfg.steps):
@@ -427,6 +427,14 @@ def generate(
             if callback is not None and callback(StepInfo(steps_done, cfg.steps, loss_val, lr, score,
                                                           time.perf_counter() - t0, param)):
                 break
+    if scorer is not None:
+        # the gradient steps are kept only if they raised the score over the scorer's many views
+        with torch.no_grad():
+            refined = float(scorer(param())[0])
+            refined_state = {k: v.detach().clone() for k, v in param.state_dict().items()}
+            param.load_state_dict(start_state)
+            if refined > float(scorer(param())[0]):
+                param.load_state_dict(refined_state)
     seconds = time.perf_counter() - t0
     with torch.no_grad():
         final = param().detach()

@@ -14,6 +14,7 @@ from cliplens.assets import assets_dir, fixtures_dir
 from cliplens.cli import app
 from cliplens.errors import CliplensError, ImageLoadError, InvalidInputError
 from cliplens.interrogate import MODES, Interrogator, PrefixScorer, content_words, load_captioner
+from cliplens.interrogate.scoring import MultiTable
 from cliplens.vocab import load_vocabulary
 
 EXAMPLE = assets_dir() / "examples" / "toyworld.png"
@@ -233,3 +234,63 @@ def test_cli_bad_mode_is_refused_by_the_parser():
     assert "best" in p.stderr and "negative" in p.stderr  # the choices are listed
     h = runner.invoke(app, ["interrogate", "--help"])
     assert "best|classic|fast" in h.output.replace("\n", "").replace(" ", "").replace("│", "")
+
+
+def test_chain_shortlist_first_step_exact_then_earlier_scores(toyclip):
+    """shortlist < pool: the first step scores every continuation (so its pick equals the exact chain's);
+    later steps score only `shortlist`, chosen by their exact scores at earlier steps."""
+    from cliplens.interrogate.chain import Chainer
+
+    it = Interrogator(toyclip, caption_model="none", vocab="builtin", device="cpu")
+    table = it.flavor_table()
+    feats = it.scorer.image_features([EXAMPLE])
+    idx = np.arange(min(300, len(table)))
+    kw = dict(min_count=4, max_count=4, dedupe=None)
+    exact = Chainer(it.scorer, shortlist=10**6).run(feats, 0, table, idx, ["a red star"], **kw)
+    short = Chainer(it.scorer, shortlist=16).run(feats, 0, table, idx, ["a red star"], **kw)
+    assert short.trace[1] == pytest.approx(exact.trace[1])  # same first pick, same similarity
+    assert short.steps == exact.steps == 4
+    n_first = len(idx)  # upper bound of the first step's continuations
+    assert short.scored <= n_first + 16 * (short.steps - 1) < exact.scored
+    ch = Chainer(it.scorer, shortlist=2)
+    cand = np.array([5, 7, 9, 11])
+    assert ch._shortlist(cand, {5: 0.1, 7: 0.3}).tolist() == [5, 7, 9, 11]  # 9, 11 never scored: all
+    assert ch._shortlist(cand, {5: 0.1, 7: 0.3, 9: 0.2, 11: -1.0}).tolist() == [7, 9]  # best two, pool order
+
+
+def test_chain_batched_token_ids_match_one_by_one(toyclip):
+    from cliplens.interrogate.chain import Chainer
+
+    it = Interrogator(toyclip, caption_model="none", vocab="builtin", device="cpu")
+    phrases = load_vocabulary("flavors")[:60] + ["café crème", "a &amp; b", "x " * 90, "<|endoftext|> trick"]
+    ch = Chainer(it.scorer)
+    ch._prefetch_ids(phrases)
+    assert ch._batch_ok == [True]
+    assert len(ch._ids[0]) >= 60
+    for p in phrases:
+        assert ch._token_ids(0, p) == toyclip.token_ids(p), p
+
+
+def test_chain_wide_beam_is_exhaustive_search(toyclip):
+    """With a beam as wide as the pool, a 2-step chain finds the best of every 1- and 2-phrase prompt."""
+    from itertools import permutations
+
+    from cliplens.interrogate.chain import Chainer
+
+    phrases = ["neon glow", "watercolor", "pixel art", "high contrast", "soft focus", "vintage photo",
+               "oil painting", "bokeh", "minimalism", "gold leaf", "charcoal sketch", "isometric"]
+    it = Interrogator(toyclip, caption_model="none", vocab=[], device="cpu")
+    table = MultiTable(it.scorer, phrases, "t", cache=False)
+    feats = it.scorer.image_features([EXAMPLE])
+    start = "a red star"
+    wide = Chainer(it.scorer, beam=len(phrases)).run(feats, 0, table, np.arange(len(phrases)), [start],
+                                                     min_count=2, max_count=2, dedupe=None)
+    texts = [f"{start}, {a}" for a in phrases] + [f"{start}, {a}, {b}" for a, b in permutations(phrases, 2)]
+    sims = it.scorer.text_similarity(feats, 0, texts)
+    assert wide.similarity == pytest.approx(float(sims.max()), abs=1e-5)
+    assert wide.prompt == texts[int(np.argmax(sims))]
+    greedy = Chainer(it.scorer).run(feats, 0, table, np.arange(len(phrases)), [start], min_count=2, max_count=2,
+                                    dedupe=None)
+    assert greedy.similarity <= wide.similarity + 1e-6
+    with pytest.raises(InvalidInputError, match="beam"):
+        Interrogator(toyclip, caption_model="none", beam=0)

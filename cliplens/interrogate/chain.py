@@ -41,13 +41,28 @@ class ChainResult:
     trace: list[tuple[str, float]] = field(default_factory=list)
 
 
+@dataclass
+class _State:
+    """One prompt being grown: its parts and text, (signed) similarity, used content words, the pool
+    rows still allowed, each continuation's latest exact score, and its (text, similarity) path."""
+
+    parts: list[str]
+    text: str
+    score: float
+    used: set[str]
+    remaining: list[int]
+    known: dict[int, float]
+    trace: list[tuple[str, float]]
+
+
 class Chainer:
     """Runs greedy chains for one `Scorer`; keeps one `PrefixScorer` per encoder."""
 
-    def __init__(self, scorer: Scorer, shortlist: int = 256, rescore: int = 4):
+    def __init__(self, scorer: Scorer, shortlist: int = 256, rescore: int = 4, beam: int = 1):
         self.scorer = scorer
         self.shortlist = shortlist
         self.rescore = rescore
+        self.beam = beam
         self.prefix = [PrefixScorer(enc) for enc in scorer.encoders]
         self._ids: list[dict[str, list[int]]] = [{} for _ in scorer.encoders]
         self._batch_ok: list[bool | None] = [None for _ in scorer.encoders]  # batched tokenize agrees with token_ids
@@ -86,13 +101,17 @@ class Chainer:
 
     def run(self, feats: Features, row: int, pool: MultiTable, pool_idx: np.ndarray, start: list[str] | None = None,
             *, min_count: int = 8, max_count: int = 32, reverse: bool = False, blocked: set[str] | None = None,
-            dedupe: float | None = None) -> ChainResult:
+            dedupe: float | None = None, beam: int | None = None) -> ChainResult:
         """Chain phrases `pool.phrases[pool_idx]` onto `start` (a list of parts, may be empty) for image `row`.
 
         `blocked`: content words no phrase may repeat (besides those of `start` and of each pick);
         `dedupe`: centred-embedding cosine above which a phrase counts as a duplicate of a pick.
+        `beam`: prompts kept per step (None: the Chainer's `beam`). 1 is the plain greedy chain;
+        more keep the best `beam` distinct prompts of every step's continuations (each prompt
+        continues with its own shortlist), so a first pick that only looks second best can win.
         """
         sc = self.scorer
+        beam = max(1, int(self.beam if beam is None else beam))
         sign = -1.0 if reverse else 1.0
         img = [f[row] for f in feats]
         parts = list(start or [])
@@ -102,72 +121,90 @@ class Chainer:
             used |= content_words(p)
         remaining = [i for i in words if words[i] and not words[i] & used]
         self._prefetch_ids([pool.phrases[i] for i in remaining])
-        vec = dict(zip(remaining, pool.centred(remaining))) if dedupe is not None and remaining else {}
+        # centred unit vectors of the pool rows (near-duplicate rule), one matrix; `at` maps row -> line
+        at = {i: k for k, i in enumerate(remaining)}
+        vecs = pool.centred(remaining) if dedupe is not None and remaining else None
 
-        def take(pick: int) -> None:
-            nonlocal remaining
-            used.update(words[pick])
-            keep = [i for i in remaining if i != pick and not words[i] & used]
-            if vec and keep:
-                sims = np.stack([vec[i] for i in keep]) @ vec[pick]
-                keep = [i for i, s in zip(keep, sims) if s <= dedupe]
-            remaining = keep
+        def take(st: _State, pick: int, text: str, s: float) -> _State:
+            """`st` with `pick` appended: its words used, and what it made redundant out of the pool."""
+            u = st.used | words[pick]
+            keep = [i for i in st.remaining if i != pick and not words[i] & u]
+            if vecs is not None and keep and pick in at:
+                sims = vecs[[at[i] for i in keep]] @ vecs[at[pick]]
+                keep = [i for i, x in zip(keep, sims) if x <= dedupe]
+            return _State(st.parts + [pool.phrases[pick]], text, s, u, keep, dict(st.known),
+                          st.trace + [(text, sign * s)])
 
         phrase_scores = pool.scores([f[row : row + 1] for f in feats])[0].cpu().numpy()
+        root = _State(parts, "", 0.0, used, remaining, {}, [])
         if not parts:
             if not remaining:
                 return ChainResult("", 0.0, [], 0)
             first = max(remaining, key=lambda i: sign * phrase_scores[i])
-            parts = [pool.phrases[first]]
-            take(first)
-        text = ", ".join(parts)
-        tf = sc.text_features([text])
-        curr_s = sign * float(sc.similarity_of(feats, row, tf)[0])
-        best = (text, curr_s, list(parts))
-        trace = [(text, sign * curr_s)]
+            root = take(root, first, "", 0.0)
+        root.text = ", ".join(root.parts)
+        root.score = sign * float(sc.text_similarity(feats, row, [root.text])[0])
+        root.trace = [(root.text, sign * root.score)]
+        best = root
         n_enc = len(sc.encoders)
         max_tok = [enc.max_text_tokens for enc in sc.encoders]
         comma = [self._token_ids(e, ",") for e in range(n_enc)]
         scored = 0
         steps = 0
-        known: dict[int, float] = {}  # each continuation's latest exact (signed) score, from an earlier step
-        n_tok = {i: [len(self._token_ids(e, pool.phrases[i])) for e in range(n_enc)] for i in remaining}
+        n_tok = np.array([[len(self._token_ids(e, pool.phrases[i])) for i in remaining] for e in range(n_enc)],
+                         dtype=np.int64).reshape(n_enc, len(remaining))  # [encoder, line of `at`]
+        beams = [root]
         for step in range(max_count):
-            prompt_ids = [sc.encoders[e].token_ids(text) for e in range(n_enc)]
-            room = [max_tok[e] - len(prompt_ids[e]) - len(comma[e]) for e in range(n_enc)]
-            fits = [i for i in remaining if all(n <= r for n, r in zip(n_tok[i], room))]
-            if not fits:
+            grown: list[tuple[float, _State, int, str]] = []
+            for st in beams:
+                prompt_ids = [sc.encoders[e].token_ids(st.text) for e in range(n_enc)]
+                room = [max_tok[e] - len(prompt_ids[e]) - len(comma[e]) for e in range(n_enc)]
+                rem = np.asarray(st.remaining, dtype=np.int64)
+                lines = np.fromiter((at[i] for i in st.remaining), dtype=np.int64, count=len(rem))
+                ok = np.all(n_tok[:, lines] <= np.asarray(room, dtype=np.int64)[:, None], axis=0)
+                cand = rem[ok]
+                if not len(cand):
+                    continue
+                if len(cand) > self.shortlist:
+                    cand = self._shortlist(cand, st.known)
+                conts_phr = [pool.phrases[i] for i in cand]
+                per = []
+                for e in range(n_enc):
+                    feats_e = self.prefix[e].encode_continuations(
+                        prompt_ids[e] + comma[e], [self._token_ids(e, p) for p in conts_phr],
+                        texts=[f"{st.text}, {p}" for p in conts_phr])
+                    per.append(feats_e.float() @ img[e].float().to(feats_e.device))
+                approx = sign * sc.combine(per).cpu().numpy()
+                st.known.update(zip(cand.tolist(), approx.tolist()))
+                scored += len(cand)
+                top = np.argsort(-approx, kind="stable")[: max(self.rescore, beam)]
+                texts = [f"{st.text}, {conts_phr[j]}" for j in top]
+                exact = sign * sc.text_similarity(feats, row, texts)
+                order = np.argsort(-exact, kind="stable")[:beam]
+                grown += [(float(exact[j]), st, int(cand[top[j]]), texts[j]) for j in order]
+            if not grown:
                 break
             steps += 1
-            cand = np.asarray(fits)
-            if len(cand) > self.shortlist:
-                cand = self._shortlist(cand, known)
-            conts_phr = [pool.phrases[i] for i in cand]
-            per = []
-            for e in range(n_enc):
-                feats_e = self.prefix[e].encode_continuations(
-                    prompt_ids[e] + comma[e], [self._token_ids(e, p) for p in conts_phr],
-                    texts=[f"{text}, {p}" for p in conts_phr])
-                per.append(feats_e.float() @ img[e].float().to(feats_e.device))
-            approx = sign * sc.combine(per).cpu().numpy()
-            known.update(zip(cand.tolist(), approx.tolist()))
-            scored += len(cand)
-            top = np.argsort(-approx, kind="stable")[: self.rescore]
-            texts = [f"{text}, {conts_phr[j]}" for j in top]
-            tfs = sc.text_features(texts)
-            exact = sign * sc.similarity_of(feats, row, tfs)
-            j = int(np.argmax(exact))
-            new_text, new_s, pick = texts[j], float(exact[j]), int(cand[top[j]])
-            if new_s > best[1]:
-                best = (new_text, new_s, parts + [pool.phrases[pick]])
-            if new_s > curr_s or step < min_count:
-                parts = parts + [pool.phrases[pick]]
-                text, curr_s = new_text, new_s
-                take(pick)
-                trace.append((text, sign * curr_s))
-            else:
+            grown.sort(key=lambda g: -g[0])
+            if grown[0][0] > best.score:
+                s0, st0, pick0, text0 = grown[0]
+                best = _State(st0.parts + [pool.phrases[pick0]], text0, s0, set(), [], {}, [])
+            # a prompt carries on while it improves on its parent, or unconditionally for min_count steps
+            nxt: list[_State] = []
+            seen: set[frozenset[int | str]] = set()
+            for s_new, st, pick, text in grown:
+                if len(nxt) >= beam:
+                    break
+                key = frozenset(st.parts + [pool.phrases[pick]])
+                if key in seen or not (s_new > st.score or step < min_count):
+                    continue
+                seen.add(key)
+                nxt.append(take(st, pick, text, s_new))
+            if not nxt:
                 break
-        return ChainResult(best[0], sign * best[1], best[2], steps, scored, trace)
+            beams = nxt
+        trace = next((b.trace for b in beams if b.text == best.text), beams[0].trace)
+        return ChainResult(best.text, sign * best.score, best.parts, steps, scored, trace)
 
     def _words(self, phrase: str) -> frozenset[str]:
         w = self._wcache.get(phrase)

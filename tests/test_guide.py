@@ -108,8 +108,9 @@ def test_several_guiding_models(tiny_encoder, toyclip):
     res = generate([toyclip, (tiny_encoder, 0.5)], PROMPT, seed=0, **FAST)
     assert [r["model"] for r in res.scores] == [toyclip.name, tiny_encoder.name]
     assert res.models == [toyclip.name, tiny_encoder.name]
-    # the searched picture already scores well on the pair; the polish never loses much of it
-    assert res.history[0][1] > 0.2 and res.history[-1][1] > res.history[0][1] - 0.02, res.history
+    # the searched picture already scores well on the pair; the polish is kept only when it raises the
+    # score over the augmented views, so the plain picture's score moves little either way
+    assert res.history[0][1] > 0.2 and abs(res.history[-1][1] - res.history[0][1]) < 0.05, res.history
 
 
 def test_init_image_strength(toyclip, tw):

@@ -8,8 +8,9 @@
 
 `generate` is the one call (CLI and HTTP route use it). See `loop` for the two modes (``full``
 and the ``naive`` baseline), `params` and `shapes` for the image parametrisations (``pixels``,
-``fourier``, ``pyramid``, ``shapes``), `augment` for cutouts, `losses` for the priors, `prompts`
-for the weight syntax ``(term:1.3)``.
+``fourier``, ``pyramid``, ``shapes``), `vector` for the shapes' primitives and SVG, `search` for
+the scored design search that picks the shapes' picture, `augment` for cutouts, `losses` for the
+priors, `prompts` for the weight syntax ``(term:1.3)``.
 """
 from __future__ import annotations
 

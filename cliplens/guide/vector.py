@@ -160,7 +160,12 @@ def hex_colour(rgb) -> str:
 
 
 def figure_svg(f: Figure, unit: float, ident: str) -> str:
-    """One figure as SVG elements (pixel coordinates; `ident` names its mask when it needs one)."""
+    """One figure as SVG elements (pixel coordinates; `ident` names its mask when it needs one).
+
+    Filled figures match the torch render; an *outlined* heart or moon is drawn as the outlines
+    of its parts (two discs and a square; a masked disc), close to but not exactly the torch
+    outline of the union.
+    """
     col = hex_colour(f.rgb)
     paint = (f'fill="{col}"' if f.mode == "fill" else
              f'fill="none" stroke="{col}" stroke-width="{STROKE * f.size * unit:.2f}" stroke-linejoin="round"')

@@ -118,7 +118,8 @@ def guide_stage(args: argparse.Namespace) -> dict:
     prompt = "a large red circle on a white background, flat"
 
     def run(steps: int) -> float:
-        cfg = guide.GuideConfig(size=(args.size, args.size), steps=steps, cutouts=args.cutouts, restarts=1)
+        cfg = guide.GuideConfig(size=(args.size, args.size), steps=steps, cutouts=args.cutouts,
+                                search_rounds=0)   # steps/s of the gradient loop alone
         if enc.device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()

@@ -34,6 +34,8 @@ os.environ.setdefault("CLIPLENS_QUIET", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from cliplens import defaults as D  # noqa: E402
+
 MODES = ("fast", "classic", "negative", "best")
 
 
@@ -72,8 +74,10 @@ def main() -> None:
     ap.add_argument("--full-vocab", action="store_true",
                     help="clip-interrogator's whole vocabulary (111,908 labels), also with --quick")
     ap.add_argument("--our-pool", type=int, default=None,
-                    help="ours: phrases pre-selected per image for the chains (default: --flavor-pool)")
-    ap.add_argument("--beam", type=int, default=1, help="ours: prompts kept per chain step (1: greedy, as clip-interrogator)")
+                    help="ours: phrases pre-selected per image for the chains (default: the library's, "
+                         "cliplens.defaults.INTERROGATE_FLAVOR_POOL; with --quick, --flavor-pool)")
+    ap.add_argument("--beam", type=int, default=D.INTERROGATE_BEAM,
+                    help="ours: prompts kept per chain step (default: the library's; 1: greedy, as clip-interrogator)")
     ap.add_argument("--also", default=None, metavar="POOL:SHORTLIST:BEAM",
                     help="best mode only: also time our Interrogator with these settings on the same images, against "
                          "the same clip-interrogator run (keys best_alt_*)")
@@ -81,7 +85,8 @@ def main() -> None:
                     help="clip-interrogator's cache_path from an earlier run with the same model and lists: its label "
                          "tables are loaded, not prepared (the 112k tables take ~25 min cold on 2 busy cores); "
                          "table_prep_s_ci then measures loading and no table_prep_speedup is reported")
-    ap.add_argument("--shortlist", type=int, default=2048, help="ours: continuations scored exactly per chain step (2048 = the whole default pool: exact)")
+    ap.add_argument("--shortlist", type=int, default=D.INTERROGATE_SHORTLIST,
+                    help="ours: continuations scored exactly per chain step (default: the library's; = pool: exact)")
     args = ap.parse_args()
 
     try:
@@ -144,7 +149,7 @@ def main() -> None:
     else:
         vs = ci_vocab()
     n_labels = len(vs.medium) + len(vs.artist) + len(vs.movement) + len(vs.trending) + len(vs.flavors["flavors"]) + len(vs.negative)
-    our_pool = args.our_pool or pool
+    our_pool = args.our_pool or (pool if args.quick else D.INTERROGATE_FLAVOR_POOL)
     ours = Interrogator(enc, caption_model="none", vocab=vs, device=args.device, flavor_pool=our_pool,
                         shortlist=args.shortlist, beam=args.beam)
     sync()

@@ -36,7 +36,7 @@ def guide_cmd(
     param: Annotated[ParamChoice, typer.Option(
         "--param", help="Image parametrisation: shapes (flat vector shapes) | pyramid | fourier | pixels.")]
     = defaults.GUIDE_PARAM,
-    shapes: Annotated[int, typer.Option("--shapes", min=0, help="Filled shapes (--param shapes).")]
+    shapes: Annotated[int, typer.Option("--shapes", min=0, help="Most figures the shapes picture may hold (--param shapes; groups up to 4).")]
     = defaults.GUIDE_SHAPES,
     strokes: Annotated[int, typer.Option("--strokes", min=0, help="Strokes (--param shapes).")]
     = defaults.GUIDE_STROKES,

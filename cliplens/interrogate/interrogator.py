@@ -145,20 +145,21 @@ class Interrogator:
         weights: per-encoder weights (default equal).
         flavor_pool: phrases pre-selected per image (by phrase-image similarity) for the chains.
         shortlist: continuations scored exactly per chain step after the first (the first scores them
-            all; later steps keep those with the best exact scores so far). The default equals the
-            default pool, so the greedy chain is exact; 256 was ~1.5x faster on clip-interrogator's
-            full vocabulary and up to 0.0014 less similar on 2 of 10 fixtures.
+            all; later steps keep those with the best exact scores so far). ``shortlist=flavor_pool``
+            with ``beam=1`` is the exact greedy chain (clip-interrogator's search).
         beam: prompts the chains keep per step (1: greedy, as clip-interrogator; more search wider,
-            at about `beam` times the chain's cost after its first step). With clip-interrogator's
-            full vocabulary, ``flavor_pool=8192, shortlist=384, beam=3`` beat the default chain's
-            similarity on 10 of 10 fixtures at ~1.9x its time (BENCHMARKS.md).
+            at about `beam` times the chain's cost after its first step). The defaults
+            (``flavor_pool=8192, shortlist=384, beam=3``, cliplens.defaults) beat the exact greedy chain
+            over 2,048 phrases on 10 of 10 fixtures with clip-interrogator's full vocabulary, at ~1.9x
+            its time, and clip-interrogator's similarity on every benchmark image (BENCHMARKS.md).
         low_vram: smaller batches/pools, and the captioner leaves the GPU before CLIP works.
     """
 
     def __init__(self, model: str | Encoder | Sequence[Encoder] = "sd15", caption_model: str | Captioner | None = "auto",
                  vocab=None, *, device: str = "auto", precision: str = "auto", weights: Sequence[float] | None = None,
-                 cache: bool = True, progress: bool = False, low_vram: bool = False, flavor_pool: int = 2048,
-                 shortlist: int = 2048, beam: int = 1, caption_max_tokens: int = 32, batch_size: int = 64):
+                 cache: bool = True, progress: bool = False, low_vram: bool = False,
+                 flavor_pool: int = D.INTERROGATE_FLAVOR_POOL, shortlist: int = D.INTERROGATE_SHORTLIST,
+                 beam: int = D.INTERROGATE_BEAM, caption_max_tokens: int = 32, batch_size: int = 64):
         self.model_spec = model
         self.device, self.precision = device, precision
         self.weights = weights

@@ -33,7 +33,7 @@ class GuideRequest(BaseModel):
         defaults.GUIDE_MODE, description="full (cutouts, priors) | naive (the plain loop)")
     param: Literal[defaults.GUIDE_PARAM_CHOICES] = Field(  # type: ignore[valid-type]
         defaults.GUIDE_PARAM, description="Image parametrisation: shapes | pyramid | fourier | pixels")
-    shapes: int = Field(defaults.GUIDE_SHAPES, ge=0, le=64, description="Filled shapes (param shapes)")
+    shapes: int = Field(defaults.GUIDE_SHAPES, ge=0, le=64, description="Most figures the shapes picture may hold (param shapes; groups up to 4)")
     strokes: int = Field(defaults.GUIDE_STROKES, ge=0, le=64, description="Strokes (param shapes)")
     cutouts: int = Field(defaults.GUIDE_CUTOUTS, ge=1, le=64, description="Augmented views per step")
     snapshots: int = Field(20, ge=1, le=200, description="How many intermediate images the job keeps for pollers")

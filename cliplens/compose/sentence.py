@@ -268,15 +268,30 @@ _KANA = re.compile(r"[\u3040-\u30ff]")
 _HANGUL = re.compile(r"[\uac00-\ud7af\u3130-\u318f]")
 
 
+def _cjk_slots(s: Structured):
+    """(slot -> texts, subject texts, other objects) for the per-language realisers: the objects lead when
+    there is no subject."""
+    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    return get, get("subject") or get("objects"), get("objects") if get("subject") else []
+
+
+def _per_part(templates, get, objects: list[str], join) -> list[str]:
+    """One templated sentence for each remaining part that has values, in the templates' order."""
+    out = []
+    for slot, tpl in templates:
+        vals = objects if slot == "objects" else get(slot)
+        if vals:
+            out.append(tpl.format(join(vals)))
+    return out
+
+
 def _zh_join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else "、".join(items[:-1]) + "和" + items[-1]
 
 
 def _zh_realise(s: Structured) -> str:
     """Chinese: one sentence per part of the picture, written as a person would ("画面中是…，穿着…，正在…。")."""
-    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
-    subject = get("subject") or get("objects")
-    objects = get("objects") if get("subject") else []
+    get, subject, objects = _cjk_slots(s)
     first = []
     if subject:
         first.append(f"画面中是{_zh_join(subject)}")
@@ -288,10 +303,7 @@ def _zh_realise(s: Structured) -> str:
         acts = [a if a.startswith(("正在", "在", "正")) else a for a in get("action")]
         first.append(f"正在{_zh_join(acts)}" if not acts[0].startswith(("正在", "在")) else _zh_join(acts))
     out = ["，".join(first) + "。"] if first else []
-    for slot, tpl in _ZH_TEMPLATES:
-        vals = objects if slot == "objects" else get(slot)
-        if vals:
-            out.append(tpl.format(_zh_join(vals)))
+    out += _per_part(_ZH_TEMPLATES, get, objects, _zh_join)
     return "".join(out)
 
 
@@ -306,9 +318,7 @@ def _ja_join(items: list[str]) -> str:
 
 def _ja_realise(s: Structured) -> str:
     """Japanese: "画面には…が写っている。…で、…を身に着けていて、…。" then one short sentence per part."""
-    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
-    subject = get("subject") or get("objects")
-    objects = get("objects") if get("subject") else []
+    get, subject, objects = _cjk_slots(s)
     out = [f"画面には{_ja_join(subject)}が写っている。"] if subject else []
     second = []
     if get("appearance"):
@@ -322,10 +332,7 @@ def _ja_realise(s: Structured) -> str:
         if not get("action") and not get("outfit"):   # appearance alone: "…で" would dangle
             second[-1] = second[-1][:-1] + "だ"
         out.append("、".join(second) + "。")
-    for slot, tpl in _JA_TEMPLATES:
-        vals = objects if slot == "objects" else get(slot)
-        if vals:
-            out.append(tpl.format(_ja_join(vals)))
+    out += _per_part(_JA_TEMPLATES, get, objects, _ja_join)
     return "".join(out)
 
 
@@ -349,10 +356,8 @@ _KO_TEMPLATES = (("objects", "그 밖에 {}도 있다."), ("setting", "장소는
 
 def _ko_realise(s: Structured) -> str:
     """Korean: "이미지에는 …이/가 있다. 외모는 …이다. …을/를 착용하고 있다. …." with particles chosen by the final consonant."""
-    get = lambda name: [i.text for i in s.slot(name)]  # noqa: E731
+    get, subject, objects = _cjk_slots(s)
     join = ", ".join
-    subject = get("subject") or get("objects")
-    objects = get("objects") if get("subject") else []
     out = []
     if subject:
         out.append(f"이미지에는 {_ko(join(subject), '이', '가')} 있다.")
@@ -362,13 +367,9 @@ def _ko_realise(s: Structured) -> str:
         out.append(f"{_ko(join(get('outfit')), '을', '를')} 착용하고 있다.")
     for act in get("action"):
         out.append(act.rstrip(".") + ".")
-    for slot, tpl in _KO_TEMPLATES:
-        vals = objects if slot == "objects" else get(slot)
-        if vals:
-            sentence = tpl.format(join(vals))
-            if not sentence.endswith("있다."):   # "X은 Y." -> "X은 Y이다." / "Y다."
-                sentence = _ko(sentence[:-1], "이다", "다") + "."
-            out.append(sentence)
+    for sentence in _per_part(_KO_TEMPLATES, get, objects, join):
+        # "X은 Y." -> "X은 Y이다." / "Y다."
+        out.append(sentence if sentence.endswith("있다.") else _ko(sentence[:-1], "이다", "다") + ".")
     return " ".join(out)
 
 

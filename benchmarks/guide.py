@@ -91,6 +91,23 @@ SPECS = [
 ]
 #: --quick: a spread of shapes, colours, backgrounds, a style and a count
 QUICK = [0, 3, 5, 8, 12, 18]
+#: a second held-out set (--specs fresh), written after the name prior was designed and run once,
+#: unchanged: the prior was built from the failures seen on SPECS, so SPECS is not fully held out
+#: for it; these are. Other pairings, brown and black figures, small figures, the styles SPECS
+#: leaves out (grainy, dark, high contrast), groups of the other shapes, the right and the bottom.
+FRESH = [
+    Spec("heart", "brown", "beige"), Spec("ring", "red", "gray"), Spec("crescent", "white", "teal"),
+    Spec("diamond", "green", "white"), Spec("hexagon", "blue", "beige"), Spec("cross", "orange", "navy"),
+    Spec("star", "pink", "teal"), Spec("triangle", "black", "white"), Spec("square", "yellow", "gray"),
+    Spec("circle", "purple", "beige"),
+    Spec("star", "red", "white", size="small"), Spec("square", "green", "navy", size="small"),
+    Spec("ring", "yellow", "black", "grainy"), Spec("cross", "blue", "white", "dark"),
+    Spec("heart", "pink", "navy", "high contrast"), Spec("crescent", "orange", "black", "outlined"),
+    Spec("hexagon", "red", "white", "striped"), Spec("diamond", "purple", "navy", "neon"),
+    Spec("heart", "red", "beige", count=2), Spec("ring", "green", "white", count=3),
+    Spec("diamond", "blue", "teal", count=2), Spec("cross", "white", "black", count=3),
+    Spec("triangle", "yellow", "navy", position="right"), Spec("star", "white", "gray", position="bottom"),
+]
 
 
 def zero_shot(judge, images: list[Image.Image], specs: list[Spec]) -> dict[str, np.ndarray]:
@@ -162,6 +179,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64, help="generated side in pixels (the toy models see 64)")
     ap.add_argument("--cutouts", type=int, default=None, help=f"default {defaults.GUIDE_CUTOUTS} (--quick: 4)")
     ap.add_argument("--prompts", type=str, default=None, help="N (first N) or a comma list of prompt indices")
+    ap.add_argument("--specs", choices=("main", "fresh"), default="main",
+                    help="prompt set: main (SPECS, BENCHMARKS.md's table) or fresh (FRESH, a second held-out set)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a GuideConfig setting for every full-mode run (tuning)")
@@ -185,10 +204,13 @@ def main() -> None:
         idx = list(range(int(args.prompts))) if args.prompts.isdigit() else [int(i) for i in args.prompts.split(",")]
     else:
         idx = QUICK if args.quick else list(range(len(SPECS)))
-    specs = [SPECS[i] for i in idx]
+    pool = FRESH if args.specs == "fresh" else SPECS
+    if not args.prompts and not args.quick:
+        idx = list(range(len(pool)))
+    specs = [pool[i] for i in idx]
     prompts = [s.prompt() for s in specs]
     overrides = parse_sets(args.set)
-    sheet_path = args.sheet or (None if (args.quick or args.prompts) else SHEET)
+    sheet_path = args.sheet or (None if (args.quick or args.prompts or args.specs != "main") else SHEET)
 
     if not JUDGE_DIR.is_dir():
         print(f"toyclip-judge not found at {JUDGE_DIR} (set CLIPLENS_JUDGE): this benchmark needs the held-out "
@@ -268,8 +290,8 @@ def main() -> None:
                         "judge_cosine": round(float(true_cos.mean()), 4)},
         "params": rows, "steps": steps, "size": args.size, "cutouts": cutouts, "overrides": overrides,
         "device": f"{args.device} ({os.cpu_count()} cores, {args.workers} worker(s), torch threads "
-                  f"{args.threads or torch.get_num_threads()})",
-        "seconds": round(time.perf_counter() - t_start, 1), "python": platform.python_version(),
+                  f"{args.threads or (1 if args.workers > 1 else torch.get_num_threads())})",
+        "specs": args.specs, "seconds": round(time.perf_counter() - t_start, 1), "python": platform.python_version(),
         "torch": torch.__version__, "sheet": None if sheet_path is None else str(sheet_path),
     }
     print(json.dumps(summary))

@@ -36,6 +36,9 @@ GUIDE_STROKES = 0
 #: and how many augmented views each candidate picture is scored on
 GUIDE_SEARCH_ROUNDS = 2
 GUIDE_SEARCH_VIEWS = 4
+#: "shapes": weight of the name prior (how well the prompt's text matches a design's plain
+#: description, "three circles"; cliplens.guide.search.NamePrior); 0 turns it off
+GUIDE_SEARCH_PRIOR = 1.0
 
 # --------------------------------------------------------------------------------------- compose
 #: model family the prompt composer writes for (cliplens.compose.TARGETS)

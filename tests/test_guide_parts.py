@@ -190,3 +190,43 @@ def test_png_metadata_roundtrip(tmp_path):
     path.write_bytes(png_bytes(img, {"prompt": "a red star | (fog:-0.5)", "settings": {"steps": 3}}))
     meta = read_png_metadata(path)
     assert meta["prompt"] == "a red star | (fog:-0.5)" and meta["settings"]["steps"] == 3
+
+
+def test_name_prior_reads_primitive_and_count_from_the_prompt(toyclip):
+    """The design search's name prior: 0 for the description the prompt's text matches best, below 0
+    for the rest, scaled by its strength; menu synonyms count ('cross' is the plus sign)."""
+    from cliplens.guide.search import Design, NamePrior, descriptions
+
+    assert descriptions("circle", 1) == ["a circle"] and descriptions("octagon", 1) == ["an octagon"]
+    assert descriptions("moon", 3) == ["three moons", "three crescents"]
+
+    def prior(text, strength=1.0):
+        return NamePrior([(toyclip, 1.0)], [toyclip.encode_text_tensor([text]).float()], torch.tensor([1.0]),
+                         strength)
+
+    cases = {"three yellow stars on a black background, flat": ("star", 3),
+             "a large white cross on a teal background, flat": ("plus", 1),
+             "two blue squares on a beige background, flat": ("square", 2),
+             "a large yellow crescent on a navy background, flat": ("moon", 1)}
+    for text, want in cases.items():
+        p = prior(text)
+        assert p.best() == want, (text, p.best())
+        assert max(p.value.values()) == 0.0 and min(p.value.values()) < -0.01
+        assert p(Design(kind=want[0], count=want[1])) == 0.0
+        assert p(Design(kind="heart", count=4)) < 0.0
+    p1, p2 = prior("two blue squares on a beige background, flat"), prior("two blue squares on a beige background, flat", 2.5)
+    assert all(p2.value[k] == pytest.approx(2.5 * v) for k, v in p1.value.items())
+    assert set(prior("a red circle", 0.0).value.values()) == {0.0}
+    # a negative prompt counts against: pushing away from hearts lowers the heart descriptions
+    both = NamePrior([(toyclip, 1.0)], [toyclip.encode_text_tensor(["a red shape", "a heart"]).float()],
+                     torch.tensor([1.0, -1.0]))
+    assert both.best()[0] != "heart"
+
+
+def test_search_prior_must_be_non_negative():
+    from cliplens.guide import GuideConfig
+
+    with pytest.raises(InvalidInputError, match="search_prior"):
+        GuideConfig(search_prior=-1.0).validate()
+    with pytest.raises(InvalidInputError, match="search_prior"):
+        GuideConfig(search_prior=float("nan")).validate()

@@ -40,6 +40,9 @@ def guide_cmd(
     = defaults.GUIDE_SHAPES,
     strokes: Annotated[int, typer.Option("--strokes", min=0, help="Strokes (--param shapes).")]
     = defaults.GUIDE_STROKES,
+    search_prior: Annotated[float, typer.Option(
+        "--search-prior", min=0.0, help="How much the shapes search prefers figures the prompt names ('three "
+        "circles'): 0 lets the pictures alone decide (--param shapes).")] = defaults.GUIDE_SEARCH_PRIOR,
     svg: Annotated[Optional[Path], typer.Option("--svg", help="Also write the picture as SVG (--param shapes).")]
     = None,
     cutouts: Annotated[int, typer.Option("--cutouts", min=1, help="Augmented views per step (full mode).")]
@@ -72,7 +75,8 @@ def guide_cmd(
         raise InvalidInputError("--svg needs --param shapes (the only vector parametrisation) and --mode full")
     parse_prompts(prompt)  # bad prompts fail before any model loads
     cfg = GuideConfig(size=parse_size(size), steps=steps, mode=mode, param=param, cutouts=cutouts, lr=lr,
-                      init_strength=init_strength, seed=seed, shapes=shapes, strokes=strokes, tv_weight=tv)
+                      init_strength=init_strength, seed=seed, shapes=shapes, strokes=strokes, tv_weight=tv,
+                      search_prior=search_prior)
     cfg.validate()
     encoders = [get_encoder(m, device, precision) for m in (model or [DEFAULT_MODEL_NAME])]
     snaps: list[str] = []

@@ -59,6 +59,7 @@ class GuideConfig:
     shapes: int = defaults.GUIDE_SHAPES  # filled shapes (param "shapes")
     search_rounds: int = defaults.GUIDE_SEARCH_ROUNDS  # shapes: rounds of the scored design search (0: none)
     search_views: int = defaults.GUIDE_SEARCH_VIEWS  # shapes: augmented views each candidate is scored on
+    search_prior: float = defaults.GUIDE_SEARCH_PRIOR  # shapes: weight of the name prior (0: off)
     restarts: int | None = None  # deprecated (the search replaced random restarts): 1 = search_rounds 0
     strokes: int = defaults.GUIDE_STROKES  # strokes (param "shapes")
     cut_min: float = 0.6
@@ -107,6 +108,8 @@ class GuideConfig:
             raise InvalidInputError(f"search_rounds must be 0 or more, got {self.search_rounds}")
         if self.search_views < 1:
             raise InvalidInputError(f"search_views must be at least 1, got {self.search_views}")
+        if not (math.isfinite(self.search_prior) and self.search_prior >= 0):
+            raise InvalidInputError(f"search_prior must be 0 or more, got {self.search_prior}")
         if self.cutouts < 1:
             raise InvalidInputError(f"cutouts must be at least 1, got {self.cutouts}")
         if not 0 < self.cut_min <= self.cut_max <= 1:
@@ -292,7 +295,7 @@ def _searched_start(cfg: GuideConfig, gen: torch.Generator, device: torch.device
     Candidates are drawn at the guiding models' resolution (the shorter side = the view's), then
     the chosen design is drawn at the output size.
     """
-    from .search import Scorer, search
+    from .search import Design, NamePrior, Scorer, search
     from .shapes import ShapesImage
 
     h, w = cfg.size
@@ -302,7 +305,13 @@ def _searched_start(cfg: GuideConfig, gen: torch.Generator, device: torch.device
                     cut_min=max(cfg.cut_min, 0.7), rotate=cfg.rotate, translate=cfg.translate)
     recheck = Scorer(guides, targets, weights, view, views=3 * cfg.search_views, generator=gen,
                      cut_min=max(cfg.cut_min, 0.7), rotate=cfg.rotate, translate=cfg.translate)
-    design, _ = search(scorer, small, device, rounds=cfg.search_rounds, max_count=cfg.shapes, recheck=recheck)
+    prior = start = None
+    if cfg.search_prior > 0:  # start from the primitive and count the prompt names, if it names one
+        prior = NamePrior(guides, targets, weights, cfg.search_prior, max_count=cfg.shapes)
+        kind, count = prior.best()
+        start = Design(kind=kind, count=count)
+    design, _ = search(scorer, small, device, start=start, rounds=cfg.search_rounds, max_count=cfg.shapes,
+                       recheck=recheck, prior=prior)
     figures = design.figures(w / h) if cfg.shapes else []
     param = ShapesImage.from_design(cfg.size, figures, design.background, strokes=cfg.strokes, generator=gen)
     return param.to(device), recheck

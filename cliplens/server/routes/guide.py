@@ -35,6 +35,8 @@ class GuideRequest(BaseModel):
         defaults.GUIDE_PARAM, description="Image parametrisation: shapes | pyramid | fourier | pixels")
     shapes: int = Field(defaults.GUIDE_SHAPES, ge=0, le=64, description="Most figures the shapes picture may hold (param shapes; groups up to 4)")
     strokes: int = Field(defaults.GUIDE_STROKES, ge=0, le=64, description="Strokes (param shapes)")
+    search_rounds: int = Field(defaults.GUIDE_SEARCH_ROUNDS, ge=0, le=10,
+                               description="Rounds of the shapes design search (0: a random start, much faster)")
     search_prior: float = Field(defaults.GUIDE_SEARCH_PRIOR, ge=0, le=100,
                                 description="How much the shapes search prefers figures the prompt names "
                                 "('three circles'); 0: the pictures alone decide")
@@ -58,7 +60,7 @@ def _config(req: GuideRequest, st: ServerState) -> GuideConfig:
         raise InvalidInputError(f"prompt has {len(req.prompt)} characters; the limit is {lim.max_text_chars}")
     cfg = GuideConfig(size=(h, w), steps=req.steps, seed=req.seed, mode=req.mode, param=req.param,
                       shapes=req.shapes, strokes=req.strokes, cutouts=req.cutouts, init_strength=req.init_strength,
-                      search_prior=req.search_prior)
+                      search_rounds=req.search_rounds, search_prior=req.search_prior)
     cfg.validate()
     parse_prompts(req.prompt)  # raises on a bad prompt before a job is queued
     return cfg

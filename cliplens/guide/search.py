@@ -8,8 +8,8 @@ parametrisation starts here: a `Design` (background colour, figure colour, primi
 count, size, place, rotation) is improved one coordinate at a time, each candidate scored by the
 guiding encoder(s) over a fixed set of augmented views (the same views for every candidate, so
 choices compare like with like and do not hang on one pixel pattern). Colours go from a coarse
-RGB grid to finer local steps. Nothing here knows any prompt vocabulary: the primitives are the
-basic shapes of a drawing program and the colours a plain grid of RGB values.
+RGB grid to finer local steps. The only words here are the primitives' own menu names (below):
+the primitives are the basic shapes of a drawing program and the colours a plain grid of RGB values.
 
 CLIP is a better reader than it is a judge of drawings: shown two plain figures, it may rate a
 heart about as high as a circle for "a red circle", and one big disc about as high as three
